@@ -1,0 +1,54 @@
+# rightswatch — everyday commands. Needs only Python >= 3.11 and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONFIG ?= config/rightswatch.yaml
+
+.PHONY: run demo test lint typecheck pytest install install-test compose-test bench clean help
+
+help:
+	@echo "make run    - install into $(VENV) and run the service (embedded, SQLite) with $(CONFIG)"
+	@echo "make demo   - one cycle over the sample feeds in config/demo.yaml"
+	@echo "make test   - install test extras, then lint, type-check and run the whole test suite"
+	@echo "make bench  - run the benchmarks in benchmarks/"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "rightswatch needs Python >= 3.11 (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(BIN)/rightswatch run --config $(CONFIG)
+
+demo: install
+	@rm -f data/demo.db data/demo.db-wal data/demo.db-shm
+	RIGHTSWATCH_DATABASE_URL=sqlite:///data/demo.db $(BIN)/rightswatch run --once --config config/demo.yaml
+
+lint: install-test
+	$(BIN)/ruff check worker tests benchmarks alembic
+	$(BIN)/ruff format --check worker tests benchmarks alembic
+
+typecheck: install-test
+	$(BIN)/mypy worker
+
+pytest: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: install-test
+	$(BIN)/python benchmarks/bench_matching.py
+
+clean:
+	rm -rf $(VENV) data/demo.db* .pytest_cache .mypy_cache .ruff_cache

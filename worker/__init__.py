@@ -1,0 +1,3 @@
+"""rightswatch: alerting worker for human-rights monitoring."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,219 @@
+"""The ``rightswatch`` command.
+
+Every error a user can cause ends as one clear line on standard error and exit
+status 1 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from worker import __version__
+from worker.config import load_config, summary
+from worker.errors import ConfigError, RightswatchError
+from worker.settings import Settings, load_settings
+
+log = logging.getLogger("worker")
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML configuration file [env RIGHTSWATCH_CONFIG; default config/rightswatch.yaml].",
+)
+
+
+def _settings(config_path: Path | None) -> Settings:
+    settings = load_settings()
+    if config_path is not None:
+        settings = dataclasses.replace(settings, config_path=config_path)
+    return settings
+
+
+def _setup_logging(settings: Settings, default: str | None = None) -> None:
+    explicit = "RIGHTSWATCH_LOG_LEVEL" in settings.environ
+    level = settings.log_level if explicit or default is None else default
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _print_problems(error: ConfigError) -> None:
+    for problem in error.problems:
+        click.echo(str(problem), err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rightswatch")
+def cli() -> None:
+    """rightswatch: alerts when the human-rights defenders you follow are named in a report."""
+
+
+@cli.command("check-config")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+def check_config(path: Path | None, config_path: Path | None) -> None:
+    """Validate a configuration file; print every problem with file:line."""
+    settings = _settings(path or config_path)
+    try:
+        loaded = load_config(settings.config_path, settings.environ)
+    except ConfigError as e:
+        _print_problems(e)
+        count = len(e.problems)
+        click.echo(f"{settings.config_path}: {count} problem{'s' if count != 1 else ''}", err=True)
+        sys.exit(1)
+    click.echo(f"{settings.config_path}: OK: {summary(loaded.config)}")
+
+
+@cli.command()
+@config_option
+@click.option("--once", is_flag=True, help="Poll every feed once, deliver, print a summary, exit.")
+def run(config_path: Path | None, once: bool) -> None:
+    """Run the whole service in this process (embedded mode)."""
+    from worker.embedded import EmbeddedService
+    from worker.runtime import Runtime
+
+    settings = _settings(config_path)
+    _setup_logging(settings, default="WARNING" if once else None)
+    try:
+        load_config(settings.config_path, settings.environ)
+    except ConfigError as e:
+        _print_problems(e)
+        sys.exit(1)
+    if not once and not settings.embedded:
+        raise click.ClickException(
+            "RIGHTSWATCH_BROKER_URL is set: the distributed service is `rightswatch worker` "
+            "plus one `rightswatch beat` (use `run --once` for a single cycle, or unset the "
+            "broker URL for the embedded mode)"
+        )
+    runtime = Runtime(settings)
+    service = EmbeddedService(runtime)
+    try:
+        service.prepare()
+        if once:
+            result = service.run_once()
+            for failure in result.failed_feeds:
+                click.echo(f"feed failed: {failure}", err=True)
+            click.echo(result.line())
+            return
+        stop = threading.Event()
+
+        def _stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("stopping (signal %d)", signum)
+            stop.set()
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        click.echo(
+            f"rightswatch {__version__} running with {settings.config_path} on "
+            f"{runtime.engine.url.render_as_string(hide_password=True)}; Ctrl-C stops it",
+            err=True,
+        )
+        service.run_forever(stop)
+        click.echo("rightswatch stopped", err=True)
+    finally:
+        runtime.close()
+
+
+@cli.command()
+@config_option
+def migrate(config_path: Path | None) -> None:
+    """Create or upgrade the database schema (RIGHTSWATCH_DATABASE_URL)."""
+    from worker.runtime import Runtime
+
+    settings = _settings(config_path)
+    _setup_logging(settings)
+    runtime = Runtime(settings)
+    try:
+        runtime.migrate()
+    finally:
+        runtime.close()
+    click.echo("database schema is up to date")
+
+
+def _require_broker(settings: Settings, role: str) -> None:
+    if settings.embedded:
+        raise click.ClickException(
+            f"`rightswatch {role}` needs RIGHTSWATCH_BROKER_URL (e.g. redis://localhost:6379/0); "
+            "without a broker use `rightswatch run`"
+        )
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@config_option
+@click.option("--concurrency", "-c", type=int, default=None, help="Worker processes (default: CPUs).")
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple[str, ...]) -> None:
+    """Run a Celery worker (distributed mode); extra arguments go to Celery."""
+    settings = _settings(config_path)
+    _require_broker(settings, "worker")
+    _setup_logging(settings)
+    load_config(settings.config_path, settings.environ)
+    from worker import tasks
+    from worker.celery_app import app
+
+    argv = ["worker", f"--loglevel={settings.log_level}"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    tasks.configure(settings)
+    app.worker_main([*argv, *celery_args])
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@config_option
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def beat(config_path: Path | None, celery_args: tuple[str, ...]) -> None:
+    """Run the scheduler (exactly one per deployment); extra arguments go to Celery."""
+    settings = _settings(config_path)
+    _require_broker(settings, "beat")
+    _setup_logging(settings)
+    load_config(settings.config_path, settings.environ)
+    from worker import tasks
+    from worker.celery_app import app
+    from worker.runtime import Runtime
+
+    runtime = Runtime(settings)
+    try:
+        runtime.migrate()
+        runtime.sync_config()
+    finally:
+        runtime.close()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    schedule = settings.data_dir / "celerybeat-schedule"
+    tasks.configure(settings)
+    app.start(["beat", f"--loglevel={settings.log_level}", f"--schedule={schedule}", *celery_args])
+
+
+def _register_optional_commands() -> None:
+    try:
+        from worker.cli_match import match_command
+    except ImportError:
+        return
+    cli.add_command(match_command, "match")
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=True)
+    except ConfigError as e:
+        _print_problems(e)
+        sys.exit(1)
+    except RightswatchError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,472 @@
+"""YAML configuration → a validated, versioned :class:`Config`.
+
+The file is loaded with PyYAML's safe loader and validated by pydantic models
+that forbid unknown keys. Every problem is reported with the file, the line and
+the key path (``config/rightswatch.yaml:14: watchlists[0].feeds[1]: unknown
+feed 'hrw'``), all at once, so an operator fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from worker.errors import ConfigError, ConfigProblem
+from worker.types import FIELD_NAMES, FieldName, NearSpec, PersonSpec, WatchlistSpec
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """Accept ``90`` (seconds), ``"30s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1w"``."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 15m, 2h or 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNIT_SECONDS[(m.group(2) or "s").lower()]
+    else:
+        raise ValueError(f"expected a duration such as 15m, 2h or 1d, got {value!r}")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(
+            f"invalid id {value!r}: use letters, digits, '-', '_' or '.', starting with a letter or digit"
+        )
+    return value
+
+
+Id = Annotated[str, BeforeValidator(lambda v: _check_id(v) if isinstance(v, str) else v)]
+NonEmptyStr = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+def _check_http_url(value: str, *, allow_file: bool) -> str:
+    parts = urlsplit(value)
+    schemes = ("http", "https", "file") if allow_file else ("http", "https")
+    if parts.scheme not in schemes:
+        raise ValueError(f"invalid URL {value!r}: scheme must be one of {', '.join(schemes)}")
+    if parts.scheme != "file" and not parts.hostname:
+        raise ValueError(f"invalid URL {value!r}: no host")
+    if parts.scheme == "file" and not parts.path:
+        raise ValueError(f"invalid URL {value!r}: no path")
+    if any(c.isspace() for c in value):
+        raise ValueError(f"invalid URL {value!r}: contains white space")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Defaults(_Model):
+    """Settings that apply to every feed unless the feed says otherwise."""
+
+    poll_interval: Duration = timedelta(minutes=15)
+
+
+class FeedConfig(_Model):
+    id: Id
+    title: NonEmptyStr | None = None
+    url: str
+    poll_interval: Duration | None = None
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_http_url(value, allow_file=True)
+
+
+class PersonConfig(_Model):
+    id: Id | None = None
+    name: NonEmptyStr
+    aliases: tuple[NonEmptyStr, ...] = ()
+    match_surname_alone: bool = False
+    exclude: tuple[NonEmptyStr, ...] = ()
+
+
+class NearConfig(_Model):
+    terms: tuple[NonEmptyStr, NonEmptyStr]
+    within: int = Field(default=10, ge=1, le=200)
+
+
+class WatchlistConfig(_Model):
+    id: Id
+    title: NonEmptyStr
+    description: str | None = None
+    public: bool = False
+    people: tuple[PersonConfig, ...] = ()
+    keywords: tuple[NonEmptyStr, ...] = ()
+    require: tuple[NonEmptyStr, ...] = ()
+    exclude: tuple[NonEmptyStr, ...] = ()
+    near: tuple[NearConfig, ...] = ()
+    fields: tuple[FieldName, ...] = FIELD_NAMES
+    languages: tuple[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")], ...] = ()
+    feeds: tuple[Id, ...] | None = None
+
+    @model_validator(mode="after")
+    def _has_terms(self) -> WatchlistConfig:
+        if not (self.people or self.keywords or self.near):
+            raise ValueError("a watch list needs at least one of people, keywords or near")
+        return self
+
+
+Channel = Literal["email", "webhook", "console", "outbox"]
+
+
+class SubscriberConfig(_Model):
+    id: Id
+    email: str | None = None
+    webhook: str | None = None
+    secret_env: str | None = None
+    console: bool = False
+    outbox: str | None = None
+    watchlists: tuple[Id, ...] = Field(min_length=1)
+    enabled: bool = True
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as e:
+            raise ValueError(f"invalid e-mail address {value!r}: {e}") from e
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        return None if value is None else _check_http_url(value, allow_file=False)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.match(value):
+            raise ValueError(f"invalid environment variable name {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_channel(self) -> SubscriberConfig:
+        channels = self.channels()
+        if len(channels) != 1:
+            found = ", ".join(channels) or "none"
+            raise ValueError(
+                f"a subscriber needs exactly one of email, webhook, console, outbox (found: {found})"
+            )
+        if self.webhook is not None and self.secret_env is None:
+            raise ValueError(
+                "a webhook subscriber needs secret_env: the environment variable holding its "
+                "signing secret"
+            )
+        if self.secret_env is not None and self.webhook is None:
+            raise ValueError("secret_env only applies to webhook subscribers")
+        return self
+
+    def channels(self) -> list[Channel]:
+        found: list[Channel] = []
+        if self.email is not None:
+            found.append("email")
+        if self.webhook is not None:
+            found.append("webhook")
+        if self.console:
+            found.append("console")
+        if self.outbox is not None:
+            found.append("outbox")
+        return found
+
+    @property
+    def channel(self) -> Channel:
+        return self.channels()[0]
+
+    @property
+    def address(self) -> str:
+        """Where alerts go: e-mail address, webhook URL, outbox folder or "console"."""
+        return self.email or self.webhook or self.outbox or "console"
+
+
+class Config(_Model):
+    defaults: Defaults = Defaults()
+    feeds: tuple[FeedConfig, ...] = ()
+    watchlists: tuple[WatchlistConfig, ...] = ()
+    subscribers: tuple[SubscriberConfig, ...] = ()
+
+    def feed(self, feed_id: str) -> FeedConfig:
+        return next(f for f in self.feeds if f.id == feed_id)
+
+    def poll_interval(self, feed: FeedConfig) -> timedelta:
+        return feed.poll_interval or self.defaults.poll_interval
+
+    def watchlist_specs(self) -> tuple[WatchlistSpec, ...]:
+        """The watch lists as the pure matcher wants them."""
+        return tuple(_watchlist_spec(w) for w in self.watchlists)
+
+
+def person_id(person: PersonConfig) -> str:
+    """Stable id: the configured one, else a slug of the canonical name."""
+    return person.id or _slug(person.name)
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^\w]+", "-", name.casefold()).strip("-")
+    return slug or hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+def _watchlist_spec(w: WatchlistConfig) -> WatchlistSpec:
+    return WatchlistSpec(
+        id=w.id,
+        title=w.title,
+        people=tuple(
+            PersonSpec(
+                id=person_id(p),
+                name=p.name,
+                aliases=p.aliases,
+                match_surname_alone=p.match_surname_alone,
+                exclude=p.exclude,
+            )
+            for p in w.people
+        ),
+        keywords=w.keywords,
+        require=w.require,
+        exclude=w.exclude,
+        near=tuple(NearSpec(terms=n.terms, within=n.within) for n in w.near),
+        fields=w.fields,
+        languages=w.languages,
+        feeds=w.feeds or (),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedConfig:
+    """A valid configuration with where it came from and its version."""
+
+    config: Config
+    path: Path
+    version: str
+    """SHA-256 of the file's bytes: caches (the compiled matcher) key on it."""
+
+
+# --- locating problems in the file ------------------------------------------
+
+Loc = tuple[str | int, ...]
+
+
+class _LineIndex:
+    """Maps key paths to the 1-based line where they are written."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.lines: dict[Loc, int] = {}
+        self.duplicates: list[tuple[Loc, int]] = []
+        if root is not None:
+            self._walk(root, ())
+
+    def _walk(self, node: yaml.Node, loc: Loc) -> None:
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    self.duplicates.append(((*loc, key), key_node.start_mark.line + 1))
+                seen.add(key)
+                self.lines[(*loc, key)] = key_node.start_mark.line + 1
+                self._walk(value_node, (*loc, key))
+                self.lines[(*loc, key)] = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._walk(item, (*loc, i))
+
+    def line(self, loc: Loc) -> int | None:
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return None
+
+
+def format_loc(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _pydantic_problems(error: ValidationError, path: str, index: _LineIndex) -> list[ConfigProblem]:
+    problems = []
+    for err in error.errors():
+        # pydantic adds validator and union branch names to loc; keep only the
+        # parts that are real keys or indexes in the file (or the missing key).
+        loc: Loc = ()
+        raw_loc = err["loc"]
+        for i, part in enumerate(raw_loc):
+            is_last = i == len(raw_loc) - 1
+            if (*loc, part) in index.lines or (is_last and err["type"] == "missing"):
+                loc = (*loc, part)
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}" if loc else "unknown key"
+        elif err["type"] == "missing":
+            message = f"missing required key {loc[-1]!r}" if loc else "missing required key"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        problems.append(ConfigProblem(path, index.line(loc), format_loc(loc), message))
+    return problems
+
+
+def _items(data: Mapping[str, object], key: str) -> list[tuple[int, Mapping[str, object]]]:
+    value = data.get(key)
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _strings(item: Mapping[str, object], key: str) -> list[tuple[int, str]]:
+    value = item.get(key)
+    if not isinstance(value, list):
+        return []
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)]
+
+
+def _cross_reference_problems(
+    data: Mapping[str, object], environ: Mapping[str, str]
+) -> list[tuple[Loc, str]]:
+    """Checks between sections, run on the raw data so they report alongside schema errors."""
+    problems: list[tuple[Loc, str]] = []
+    ids: dict[str, set[str]] = {}
+    for kind in ("feeds", "watchlists", "subscribers"):
+        seen = ids.setdefault(kind, set())
+        for i, item in _items(data, kind):
+            item_id = item.get("id")
+            if isinstance(item_id, str):
+                if item_id in seen:
+                    problems.append(((kind, i, "id"), f"duplicate id {item_id!r}"))
+                seen.add(item_id)
+    for wi, w in _items(data, "watchlists"):
+        for fi, feed_id in _strings(w, "feeds"):
+            if feed_id not in ids["feeds"]:
+                problems.append((("watchlists", wi, "feeds", fi), f"unknown feed {feed_id!r}"))
+        person_ids: set[str] = set()
+        for pi, p in _items(w, "people"):
+            name, pid = p.get("name"), p.get("id")
+            if isinstance(pid, str) or isinstance(name, str):
+                key = pid if isinstance(pid, str) else _slug(str(name))
+                if key in person_ids:
+                    problems.append((("watchlists", wi, "people", pi), f"duplicate person {key!r}"))
+                person_ids.add(key)
+    for si, s in _items(data, "subscribers"):
+        for wi, watchlist_id in _strings(s, "watchlists"):
+            if watchlist_id not in ids["watchlists"]:
+                problems.append(
+                    (("subscribers", si, "watchlists", wi), f"unknown watch list {watchlist_id!r}")
+                )
+        secret_env = s.get("secret_env")
+        if isinstance(secret_env, str) and not environ.get(secret_env):
+            problems.append(
+                (
+                    ("subscribers", si, "secret_env"),
+                    f"environment variable {secret_env} is not set (it holds the webhook secret)",
+                )
+            )
+    return problems
+
+
+def parse_config(
+    text: str, path: str = "<config>", environ: Mapping[str, str] | None = None
+) -> Config:
+    """Validate YAML text; raise ConfigError listing every problem with its line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([ConfigProblem(path, line, "", f"invalid YAML: {e.problem or e}")]) from e
+    except yaml.YAMLError as e:
+        raise ConfigError([ConfigProblem(path, None, "", f"invalid YAML: {e}")]) from e
+    index = _LineIndex(root)
+    problems = [
+        ConfigProblem(path, line, format_loc(loc), f"key {loc[-1]!r} is given twice")
+        for loc, line in index.duplicates
+    ]
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(ConfigProblem(path, 1, "", "the file must be a mapping with feeds, watchlists and subscribers"))
+        raise ConfigError(problems)
+    for loc, message in _cross_reference_problems(data, environ or {}):
+        problems.append(ConfigProblem(path, index.line(loc), format_loc(loc), message))
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as e:
+        problems.extend(_pydantic_problems(e, path, index))
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from e
+    if problems:
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
+    return config
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read and validate a configuration file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as e:
+        raise ConfigError([ConfigProblem(str(path), None, "", "file not found")]) from e
+    except OSError as e:
+        raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {e.strerror}")]) from e
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError([ConfigProblem(str(path), None, "", "not UTF-8 text")]) from e
+    config = _resolve_local_feeds(parse_config(text, str(path), environ), path.parent)
+    return LoadedConfig(config=config, path=path, version=hashlib.sha256(raw).hexdigest())
+
+
+def _resolve_local_feeds(config: Config, base: Path) -> Config:
+    """``file:feeds/x.xml`` is relative to the config file's folder; make it absolute."""
+    feeds = []
+    for feed in config.feeds:
+        parts = urlsplit(feed.url)
+        if parts.scheme == "file" and not parts.netloc and not parts.path.startswith("/"):
+            feed = feed.model_copy(update={"url": (base / parts.path).resolve().as_uri()})
+        feeds.append(feed)
+    return config.model_copy(update={"feeds": tuple(feeds)})
+
+
+def summary(config: Config) -> str:
+    people = sum(len(w.people) for w in config.watchlists)
+    keywords = sum(len(w.keywords) for w in config.watchlists)
+    return (
+        f"{len(config.feeds)} feeds, {len(config.watchlists)} watch lists "
+        f"({people} people, {keywords} keywords), {len(config.subscribers)} subscribers"
+    )
+

@@ -1,0 +1,1 @@
+"""Persistence: typed models, engine/session set-up and the repository queries."""

@@ -1,0 +1,94 @@
+"""The whole service in one process: the same jobs as the Celery tasks, run in-line.
+
+Used by ``rightswatch run`` with no broker (SQLite by default) and by
+``rightswatch run --once`` whatever the broker setting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from worker import jobs
+from worker.celery_app import POLL_DUE_EVERY
+from worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Summary:
+    feeds_polled: int = 0
+    feeds_failed: int = 0
+    entries_new: int = 0
+    matches_new: int = 0
+    alerts_sent: int = 0
+    alerts_failed: int = 0
+    failed_feeds: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"feeds: {self.feeds_polled} polled, {self.feeds_failed} failed | "
+            f"entries: {self.entries_new} new | matches: {self.matches_new} new | "
+            f"alerts: {self.alerts_sent} sent, {self.alerts_failed} failed"
+        )
+
+
+class EmbeddedService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def prepare(self) -> None:
+        """Create or upgrade the schema and mirror the config into it."""
+        self.runtime.migrate()
+        self.runtime.sync_config()
+
+    def run_once(self) -> Summary:
+        """Poll every active feed now, then send every delivery that is due."""
+        summary = Summary()
+        self._poll(jobs.active_feed_ids(self.runtime), summary)
+        self._deliver_due(summary)
+        return summary
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Poll feeds as they fall due and deliver alerts until ``stop`` is set."""
+        while not stop.is_set():
+            self.runtime.sync_config()
+            now = self.runtime.clock()
+            summary = Summary()
+            self._poll(jobs.claim_due_feeds(self.runtime, now), summary, stop=stop)
+            self._deliver_due(summary, stop=stop)
+            if summary.feeds_polled or summary.alerts_sent or summary.alerts_failed:
+                log.info("cycle: %s", summary.line())
+            stop.wait(POLL_DUE_EVERY)
+
+    def _poll(
+        self,
+        feed_ids: list[str],
+        summary: Summary,
+        stop: threading.Event | None = None,
+    ) -> None:
+        for feed_id in feed_ids:
+            if stop is not None and stop.is_set():
+                return
+            outcome = jobs.poll(self.runtime, feed_id)
+            if not outcome.polled:
+                continue
+            summary.feeds_polled += 1
+            if outcome.failed:
+                summary.feeds_failed += 1
+                summary.failed_feeds.append(f"{feed_id}: {outcome.error}")
+            summary.entries_new += outcome.new_entries
+            summary.matches_new += len(outcome.new_match_ids)
+
+    def _deliver_due(self, summary: Summary, stop: threading.Event | None = None) -> None:
+        for delivery_id in jobs.overdue_deliveries(self.runtime, pending_grace=timedelta(0)):
+            if stop is not None and stop.is_set():
+                return
+            status = jobs.send(self.runtime, delivery_id).status
+            if status == "sent":
+                summary.alerts_sent += 1
+            elif status in ("retrying", "dead"):
+                summary.alerts_failed += 1

@@ -1,0 +1,1 @@
+"""Notifiers: one per channel, all behind the small :class:`Notifier` protocol."""

@@ -1,0 +1,46 @@
+"""Channels for trying rightswatch without a mail server: the console and a folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from worker.errors import DeliveryError
+from worker.notify import render
+from worker.notify.base import Recipient
+from worker.notify.email import build_message
+from worker.types import Alert
+
+
+class ConsoleNotifier:
+    """Prints the text alert: what `make demo` shows."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def send(self, alert: Alert, recipient: Recipient) -> None:
+        stream = self._stream or sys.stdout
+        rule = "─" * 72
+        stream.write(f"{rule}\nSubject: {render.subject(alert)}\n\n{render.text_body(alert)}{rule}\n")
+        stream.flush()
+
+
+class OutboxNotifier:
+    """Writes each alert as an .eml file (the e-mail that would have been sent)."""
+
+    def __init__(self, sender: str) -> None:
+        self._sender = sender
+
+    def send(self, alert: Alert, recipient: Recipient) -> None:
+        folder = Path(recipient.address)
+        message = build_message(alert, Recipient(recipient.subscriber_id, "email", "outbox@localhost"), self._sender)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{alert.delivery_id}.eml"
+            partial = target.with_suffix(".eml.part")
+            partial.write_bytes(bytes(message))
+            os.replace(partial, target)
+        except OSError as e:
+            raise DeliveryError(f"cannot write to outbox folder: {e.strerror}") from e
