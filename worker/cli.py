@@ -152,7 +152,9 @@ def _require_broker(settings: Settings, role: str) -> None:
 
 @cli.command(context_settings={"ignore_unknown_options": True})
 @config_option
-@click.option("--concurrency", "-c", type=int, default=None, help="Worker processes (default: CPUs).")
+@click.option(
+    "--concurrency", "-c", type=int, default=None, help="Worker processes (default: CPUs)."
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker (distributed mode); extra arguments go to Celery."""

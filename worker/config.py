@@ -61,12 +61,20 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 def _check_id(value: str) -> str:
     if not _ID.match(value):
         raise ValueError(
-            f"invalid id {value!r}: use letters, digits, '-', '_' or '.', starting with a letter or digit"
+            f"invalid id {value!r}: use letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit"
         )
     return value
 
 
-Id = Annotated[str, BeforeValidator(lambda v: _check_id(v) if isinstance(v, str) else v)]
+def _to_id(value: object) -> object:
+    """Ids are text; a bare number in the YAML (``id: 500``) is taken as its text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return _check_id(value) if isinstance(value, str) else value
+
+
+Id = Annotated[str, BeforeValidator(_to_id)]
 NonEmptyStr = Annotated[str, Field(min_length=1, max_length=500)]
 
 
@@ -182,7 +190,8 @@ class SubscriberConfig(_Model):
         if len(channels) != 1:
             found = ", ".join(channels) or "none"
             raise ValueError(
-                f"a subscriber needs exactly one of email, webhook, console, outbox (found: {found})"
+                "a subscriber needs exactly one of email, webhook, console, outbox "
+                f"(found: {found})"
             )
         if self.webhook is not None and self.secret_env is None:
             raise ValueError(
@@ -420,7 +429,11 @@ def parse_config(
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        problems.append(ConfigProblem(path, 1, "", "the file must be a mapping with feeds, watchlists and subscribers"))
+        problems.append(
+            ConfigProblem(
+                path, 1, "", "the file must be a mapping with feeds, watchlists and subscribers"
+            )
+        )
         raise ConfigError(problems)
     for loc, message in _cross_reference_problems(data, environ or {}):
         problems.append(ConfigProblem(path, index.line(loc), format_loc(loc), message))
@@ -469,4 +482,3 @@ def summary(config: Config) -> str:
         f"{len(config.feeds)} feeds, {len(config.watchlists)} watch lists "
         f"({people} people, {keywords} keywords), {len(config.subscribers)} subscribers"
     )
-

@@ -32,7 +32,11 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         location = f"{self.path}:{self.line}" if self.line is not None else self.path
-        return f"{location}: {self.where}: {self.message}" if self.where else f"{location}: {self.message}"
+        return (
+            f"{location}: {self.where}: {self.message}"
+            if self.where
+            else f"{location}: {self.message}"
+        )
 
 
 class ConfigError(RightswatchError):
@@ -60,7 +64,9 @@ class ParseError(RightswatchError):
 class DeliveryError(RightswatchError):
     """An alert could not be delivered."""
 
-    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = True, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after

@@ -27,7 +27,9 @@ class Fetcher:
         self._timeout = settings.fetch_timeout
         self._max_bytes = settings.max_feed_bytes
         self._client = httpx.Client(
-            timeout=httpx.Timeout(settings.fetch_timeout, connect=min(10.0, settings.fetch_timeout)),
+            timeout=httpx.Timeout(
+                settings.fetch_timeout, connect=min(10.0, settings.fetch_timeout)
+            ),
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
             headers={

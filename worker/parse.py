@@ -18,9 +18,16 @@ from worker.errors import ParseError
 from worker.types import ParsedEntry, ParsedFeed
 
 
+# Warnings feedparser raises for feeds it read correctly (a text/plain content
+# type, an encoding declared one way and served another).
+_BENIGN = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+
+
 def _looks_like_html(body: bytes, content_type: str | None) -> bool:
     head = body[:512].lstrip().lower()
-    return (content_type or "").startswith("text/html") or head.startswith((b"<!doctype html", b"<html"))
+    return (content_type or "").startswith("text/html") or head.startswith(
+        (b"<!doctype html", b"<html")
+    )
 
 
 def _when(entry: Any) -> datetime | None:
@@ -49,26 +56,32 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
     result = feedparser.parse(body, response_headers=headers, sanitize_html=True)
     version = result.get("version") or ""
     entries = tuple(
-        ParsedEntry(
-            guid=(e.get("id") or None),
-            link=(e.get("link") or None),
-            title=e.get("title", "") or "",
-            summary_html=e.get("summary", "") or "",
-            content_html=_content_html(e),
-            published=_when(e),
-            language=(e.get("language") or None),
+        entry
+        for entry in (
+            ParsedEntry(
+                guid=(e.get("id") or None),
+                link=(e.get("link") or None),
+                title=e.get("title", "") or "",
+                summary_html=e.get("summary", "") or "",
+                content_html=_content_html(e),
+                published=_when(e),
+                language=(e.get("language") or None),
+            )
+            for e in result.entries
         )
-        for e in result.entries
+        if entry.guid or entry.link or entry.title.strip() or entry.summary_html.strip()
     )
-    problem = None
-    if result.get("bozo"):
-        problem = f"malformed feed: {result.get('bozo_exception')}"
-    if not version and not entries:
+    bozo = result.get("bozo_exception") if result.get("bozo") else None
+    if isinstance(bozo, _BENIGN):
+        bozo = None
+    problem = f"malformed feed: {bozo}" if bozo else None
+    if not entries and (problem or not version):
         if _looks_like_html(body, content_type):
             raise ParseError("the server returned an HTML page, not a feed")
         if body.lstrip()[:1] in (b"{", b"["):
             raise ParseError("the server returned JSON, not an RSS or Atom feed")
-        raise ParseError(problem or "not an RSS or Atom feed")
+        reason = f" ({bozo})" if bozo else ""
+        raise ParseError(f"not an RSS or Atom feed{reason}")
     feed = result.get("feed", {})
     return ParsedFeed(
         title=feed.get("title") or None,

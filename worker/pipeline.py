@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,14 +22,15 @@ from worker.db import repo
 from worker.db.models import Delivery, Entry, Match
 from worker.dedup import identity_key
 from worker.errors import DeliveryError, FetchError, ParseError
+from worker.fetch import Fetcher
 from worker.matching import Matcher
 from worker.normalise import normalise_entry
 from worker.notify.base import Notifier, Recipient
 from worker.parse import parse_feed
 from worker.schedule import delivery_retry_at, next_poll
 from worker.settings import Settings
-from worker.types import Alert, AlertTerm, Hit
-from worker.fetch import Fetcher
+from worker.types import Alert, AlertTerm, Hit, ParsedEntry
+from worker.types import Entry as NormalisedEntry
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,11 @@ def poll_feed(
         feed.last_polled_at = now
         try:
             result = fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-            parsed = None if result.not_modified else parse_feed(result.body, result.url, result.content_type)
+            parsed = (
+                None
+                if result.not_modified
+                else parse_feed(result.body, result.url, result.content_type)
+            )
         except (FetchError, ParseError) as e:
             feed.consecutive_failures += 1
             feed.last_error = str(e)
@@ -122,7 +127,10 @@ def poll_feed(
         feed.entry_count += outcome.new_entries
     log.info(
         "feed %s polled: %d new entries, %d new matches, %d deliveries",
-        feed_id, outcome.new_entries, len(outcome.new_match_ids), len(outcome.delivery_ids),
+        feed_id,
+        outcome.new_entries,
+        len(outcome.new_match_ids),
+        len(outcome.delivery_ids),
     )
     return outcome
 
@@ -130,12 +138,12 @@ def poll_feed(
 def _persist(
     session: Session,
     feed_id: str,
-    parsed_entries: Any,
+    parsed_entries: Sequence[ParsedEntry],
     feed_language: str | None,
     matcher: Matcher,
     now: datetime,
 ) -> PollOutcome:
-    entries = {}
+    entries: dict[str, NormalisedEntry] = {}
     for parsed in parsed_entries:
         entry = normalise_entry(parsed, feed_language)
         entries.setdefault(identity_key(entry.identity), entry)
@@ -259,12 +267,22 @@ def deliver(
         error = f"{type(e).__name__}: {e}"
         at = now()
         if not e.retryable or at - delivery.created_at > DELIVERY_LIFETIME:
-            log.warning("delivery %s dead after %d attempts: %s", delivery_id, delivery.attempts, error)
+            log.warning(
+                "delivery %s dead after %d attempts: %s", delivery_id, delivery.attempts, error
+            )
             return _record(sessions, delivery_id, "dead", error, None)
         retry_at = delivery_retry_at(at, delivery.attempts, (rng or random).random(), e.retry_after)
-        log.info("delivery %s failed (attempt %d), retry at %s: %s", delivery_id, delivery.attempts, retry_at.isoformat(), error)
+        log.info(
+            "delivery %s failed (attempt %d), retry at %s: %s",
+            delivery_id,
+            delivery.attempts,
+            retry_at.isoformat(),
+            error,
+        )
         return _record(sessions, delivery_id, "retrying", error, retry_at)
-    log.info("delivery %s sent via %s to subscriber %s", delivery_id, subscriber.channel, subscriber.id)
+    log.info(
+        "delivery %s sent via %s to subscriber %s", delivery_id, subscriber.channel, subscriber.id
+    )
     return _record(sessions, delivery_id, "sent", None, None, sent_at=now())
 
 

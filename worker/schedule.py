@@ -22,7 +22,7 @@ def next_poll(
     A failing feed is never given up on: after the cap it is retried once a day.
     """
     if consecutive_failures > 0:
-        delay = min(interval * (2 ** min(consecutive_failures, 20)), MAX_BACKOFF)
+        delay = min(interval * (1 << min(consecutive_failures, 20)), MAX_BACKOFF)
         delay = max(delay, interval)
     else:
         delay = interval
@@ -41,7 +41,7 @@ def delivery_retry_at(
 
     ``random_fraction`` in [0, 1) comes from the caller so this stays pure.
     """
-    ceiling = min(DELIVERY_BASE_DELAY * 2 ** max(0, min(attempts - 1, 30)), DELIVERY_MAX_DELAY)
+    ceiling = min(DELIVERY_BASE_DELAY * (1 << max(0, min(attempts - 1, 30))), DELIVERY_MAX_DELAY)
     delay = max(ceiling * random_fraction, DELIVERY_MIN_DELAY)
     if retry_after is not None:
         delay = max(delay, min(timedelta(seconds=retry_after), DELIVERY_MAX_DELAY))

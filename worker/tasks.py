@@ -39,15 +39,6 @@ def runtime() -> Runtime:
     return _runtime
 
 
-_RETRY = {
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": True,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 10,
-}
-
-
 @app.task(name="rightswatch.poll_due_feeds")
 def poll_due_feeds() -> int:
     """Beat's tick: sync the config, claim due feeds, enqueue one poll each."""
@@ -60,7 +51,14 @@ def poll_due_feeds() -> int:
     return len(feed_ids)
 
 
-@app.task(name="rightswatch.poll_feed", **_RETRY)
+@app.task(
+    name="rightswatch.poll_feed",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=10,
+)
 def poll_feed(feed_id: str, claimed_at: str | None = None) -> int:
     not_before = datetime.fromisoformat(claimed_at) if claimed_at else None
     outcome = jobs.poll(runtime(), feed_id, not_before=not_before)
@@ -69,7 +67,14 @@ def poll_feed(feed_id: str, claimed_at: str | None = None) -> int:
     return len(outcome.delivery_ids)
 
 
-@app.task(name="rightswatch.deliver", **_RETRY)
+@app.task(
+    name="rightswatch.deliver",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=10,
+)
 def deliver(delivery_id: str) -> str:
     return jobs.send(runtime(), delivery_id).status
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -98,7 +98,8 @@ def sync_config(session: Session, config: Config, version: str, now: datetime) -
     session.flush()
 
     subscribers = {
-        s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.managed_by == "config"))
+        s.id: s
+        for s in session.scalars(select(Subscriber).where(Subscriber.managed_by == "config"))
     }
     subscriptions = {
         (s.subscriber_id, s.watchlist_id): s
@@ -138,7 +139,9 @@ def sync_config(session: Session, config: Config, version: str, now: datetime) -
 # --- polling -------------------------------------------------------------------
 
 
-def claim_due_feeds(session: Session, now: datetime, lease: timedelta, limit: int = 500) -> list[str]:
+def claim_due_feeds(
+    session: Session, now: datetime, lease: timedelta, limit: int = 500
+) -> list[str]:
     """Take due feeds for polling; their next poll moves to the end of the lease.
 
     With several schedulers or sweeps at once, ``SKIP LOCKED`` lets each feed be
@@ -177,7 +180,9 @@ def known_identity_keys(session: Session, feed_id: str, keys: Sequence[str]) -> 
     return set(session.scalars(statement))
 
 
-def subscribers_by_watchlist(session: Session, watchlist_ids: Sequence[str]) -> dict[str, list[str]]:
+def subscribers_by_watchlist(
+    session: Session, watchlist_ids: Sequence[str]
+) -> dict[str, list[str]]:
     """Active subscribers of each watch list."""
     if not watchlist_ids:
         return {}
@@ -206,9 +211,7 @@ def claim_delivery(session: Session, delivery_id: str, now: datetime, lease: tim
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
-            (
-                Delivery.status.in_(("pending", "retrying")) & (Delivery.next_attempt_at <= now)
-            )
+            (Delivery.status.in_(("pending", "retrying")) & (Delivery.next_attempt_at <= now))
             | ((Delivery.status == "sending") & (Delivery.claimed_until < now)),
         )
         .values(status="sending", attempts=Delivery.attempts + 1, claimed_until=now + lease)
@@ -217,9 +220,11 @@ def claim_delivery(session: Session, delivery_id: str, now: datetime, lease: tim
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def due_delivery_ids(session: Session, now: datetime, pending_grace: timedelta, limit: int = 1000) -> list[str]:
+def due_delivery_ids(
+    session: Session, now: datetime, pending_grace: timedelta, limit: int = 1000
+) -> list[str]:
     """Deliveries whose send is overdue: lost messages, retries that are due, dead workers."""
-    statement: Select[tuple[str]] = (
+    statement = (
         select(Delivery.id)
         .where(
             ((Delivery.status == "pending") & (Delivery.next_attempt_at <= now - pending_grace))
@@ -237,7 +242,9 @@ def delivery_counts(session: Session) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
-def match_for_delivery(session: Session, delivery_id: str) -> tuple[Delivery, Match, Entry, Feed, Watchlist, Subscriber] | None:
+def match_for_delivery(
+    session: Session, delivery_id: str
+) -> tuple[Delivery, Match, Entry, Feed, Watchlist, Subscriber] | None:
     row = session.execute(
         select(Delivery, Match, Entry, Feed, Watchlist, Subscriber)
         .join(Match, Match.id == Delivery.match_id)
@@ -247,4 +254,4 @@ def match_for_delivery(session: Session, delivery_id: str) -> tuple[Delivery, Ma
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .where(Delivery.id == delivery_id)
     ).first()
-    return None if row is None else row._tuple()
+    return None if row is None else tuple(row)  # type: ignore[return-value]

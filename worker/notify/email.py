@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 
+from worker.db.models import utcnow
 from worker.errors import DeliveryError
 from worker.notify import render
 from worker.notify.base import Recipient
 from worker.settings import Settings, SmtpSettings
 from worker.types import Alert
-from worker.db.models import utcnow
 
 
 def build_message(alert: Alert, recipient: Recipient, sender: str) -> EmailMessage:
@@ -25,8 +24,10 @@ def build_message(alert: Alert, recipient: Recipient, sender: str) -> EmailMessa
     message["To"] = Address(addr_spec=recipient.address)
     message["Date"] = format_datetime(utcnow())
     domain = sender.rsplit("@", 1)[-1].strip("> ") or "rightswatch.local"
-    message["Message-ID"] = make_msgid(idstring=alert.delivery_id, domain=domain)
-    message["List-Id"] = f"rightswatch alerts for {render.one_line(alert.watchlist_id, 60)} <{alert.watchlist_id}.rightswatch>"
+    message["Message-ID"] = f"<{alert.delivery_id}@{domain}>"
+    message["List-Id"] = (
+        f"rightswatch alerts for {alert.watchlist_id} <{alert.watchlist_id}.rightswatch>"
+    )
     message["X-Rightswatch-Delivery"] = alert.delivery_id
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(render.text_body(alert))
@@ -56,11 +57,15 @@ class EmailNotifier:
                 f"SMTP refused the recipient: {reply}", retryable=all(400 <= c < 500 for c in codes)
             ) from e
         except smtplib.SMTPResponseException as e:
-            reply = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+            reply = (
+                e.smtp_error.decode(errors="replace")
+                if isinstance(e.smtp_error, bytes)
+                else str(e.smtp_error)
+            )
             raise DeliveryError(
                 f"SMTP {e.smtp_code} {reply}", retryable=400 <= e.smtp_code < 500
             ) from e
-        except (smtplib.SMTPException, OSError, socket.timeout) as e:
+        except (TimeoutError, smtplib.SMTPException, OSError) as e:
             raise DeliveryError(f"SMTP connection failed: {type(e).__name__}: {e}") from e
 
     def _connect(self, smtp: SmtpSettings) -> smtplib.SMTP:

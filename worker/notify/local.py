@@ -23,7 +23,9 @@ class ConsoleNotifier:
     def send(self, alert: Alert, recipient: Recipient) -> None:
         stream = self._stream or sys.stdout
         rule = "─" * 72
-        stream.write(f"{rule}\nSubject: {render.subject(alert)}\n\n{render.text_body(alert)}{rule}\n")
+        stream.write(
+            f"{rule}\nSubject: {render.subject(alert)}\n\n{render.text_body(alert)}{rule}\n"
+        )
         stream.flush()
 
 
@@ -35,7 +37,9 @@ class OutboxNotifier:
 
     def send(self, alert: Alert, recipient: Recipient) -> None:
         folder = Path(recipient.address)
-        message = build_message(alert, Recipient(recipient.subscriber_id, "email", "outbox@localhost"), self._sender)
+        message = build_message(
+            alert, Recipient(recipient.subscriber_id, "email", "outbox@localhost"), self._sender
+        )
         try:
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / f"{alert.delivery_id}.eml"

