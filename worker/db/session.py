@@ -67,6 +67,7 @@ def upgrade(engine: Engine) -> None:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
     except SQLAlchemyError as e:
-        raise RightswatchError(f"database migration failed: {type(e).__name__}: {e}") from e
+        reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+        raise RightswatchError(f"cannot prepare the database: {reason}") from e
     finally:
         cfg.attributes.pop("connection", None)

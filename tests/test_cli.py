@@ -1,0 +1,116 @@
+"""The `rightswatch` command as a new user meets it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SUMMARY = re.compile(
+    r"^feeds: (\d+) polled, (\d+) failed \| entries: (\d+) new \| matches: (\d+) new \| "
+    r"alerts: (\d+) sent, (\d+) failed$"
+)
+
+
+def rightswatch(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RIGHTSWATCH_")}
+    return subprocess.run(
+        [sys.executable, "-m", "worker", *args],
+        capture_output=True,
+        text=True,
+        env={**environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["check-config"], ["migrate"], ["worker"], ["beat"]]
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = rightswatch(*command, "--help")
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+
+
+def test_demo_prints_alerts_and_the_summary(tmp_path: Path) -> None:
+    env = {"RIGHTSWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    result = rightswatch("run", "--once", "--config", "config/demo.yaml", env=env)
+    assert result.returncode == 0, result.stderr
+    summary = SUMMARY.match(result.stdout.strip().splitlines()[-1])
+    assert summary, result.stdout
+    polled, failed, entries, matches, sent, not_sent = map(int, summary.groups())
+    assert (polled, failed, not_sent) == (3, 0, 0)
+    assert matches >= 1 and sent >= 1 and entries == 9
+    assert "Azimjan Askarov" in result.stdout
+    assert "https://www.iphronline.org/sample/askarov-ten-years" in result.stdout
+    assert "Askarovich brothers" not in result.stdout
+
+    again = rightswatch("run", "--once", "--config", "config/demo.yaml", env=env)
+    assert again.stdout.strip() == (
+        "feeds: 3 polled, 0 failed | entries: 0 new | matches: 0 new | alerts: 0 sent, 0 failed"
+    )
+
+
+def test_run_refuses_an_invalid_config(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("feeds:\n  - id: x\n    url: gopher://x\n")
+    result = rightswatch("run", "--once", "--config", str(config))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"{config}:3: feeds[0].url: invalid URL 'gopher://x': scheme must be one of http, https, file"
+    )
+
+
+def test_distributed_roles_need_a_broker() -> None:
+    for role in ("worker", "beat"):
+        result = rightswatch(role)
+        assert result.returncode == 1
+        assert "needs RIGHTSWATCH_BROKER_URL" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_run_with_a_broker_explains_the_distributed_mode() -> None:
+    result = rightswatch("run", env={"RIGHTSWATCH_BROKER_URL": "redis://127.0.0.1:6379/0"})
+    assert result.returncode == 1
+    assert "rightswatch worker" in result.stderr and "rightswatch beat" in result.stderr
+
+
+def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    env = {"RIGHTSWATCH_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = rightswatch("run", "--once", "--config", "config/demo.yaml", env=env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+
+
+def test_run_keeps_polling_until_interrupted(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RIGHTSWATCH_")}
+    environ["RIGHTSWATCH_DATABASE_URL"] = f"sqlite:///{tmp_path / 'run.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "worker", "run", "--config", "config/demo.yaml"],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (tmp_path / "run.db").exists():
+        time.sleep(0.2)
+    time.sleep(3)
+    assert process.poll() is None, "run exited on its own"
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "Ctrl-C stops it" in err and "rightswatch stopped" in err
+    assert "Azimjan Askarov" in out
