@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from worker.db import repo
-from worker.pipeline import DeliveryOutcome, PollOutcome, deliver, poll_feed
+from worker.delivery import DeliveryOutcome, deliver
+from worker.pipeline import PollOutcome, poll_feed
 from worker.runtime import Runtime
 
 POLL_LEASE = timedelta(minutes=10)
