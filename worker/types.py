@@ -8,7 +8,7 @@ never sees an HTTP response, a feedparser dict or an ORM row.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -200,4 +200,5 @@ class Alert:
     terms: tuple[AlertTerm, ...]
     snippet: str
     matched_at: datetime
-    extra: Mapping[str, str] = field(default_factory=dict)
+    also_reported_by: tuple[str, ...] = ()
+    """Titles of other feeds that carried the same story (cross-feed dedup)."""

@@ -92,6 +92,7 @@ def payload(alert: Alert, timestamp: datetime) -> dict[str, Any]:
                 for t in alert.terms
             ],
             "snippet": alert.snippet,
+            "also_reported_by": list(alert.also_reported_by),
             "matched_at": alert.matched_at.isoformat(),
         },
     }
