@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy import Connection
 
-from alembic import context
 from worker.db.models import Base
 from worker.db.session import make_engine
 from worker.settings import load_settings

@@ -14,9 +14,6 @@ from celery import Celery
 
 from worker.settings import load_settings
 
-POLL_DUE_EVERY = 30.0
-SWEEP_EVERY = 30.0
-
 _settings = load_settings()
 
 app = Celery("rightswatch", broker=_settings.broker_url or "memory://", include=["worker.tasks"])
@@ -36,7 +33,15 @@ app.conf.update(
     timezone="UTC",
     enable_utc=True,
     beat_schedule={
-        "poll-due-feeds": {"task": "rightswatch.poll_due_feeds", "schedule": POLL_DUE_EVERY},
-        "sweep": {"task": "rightswatch.sweep", "schedule": SWEEP_EVERY},
+        "poll-due-feeds": {
+            "task": "rightswatch.poll_due_feeds",
+            "schedule": _settings.beat_interval,
+            "options": {"expires": _settings.beat_interval},
+        },
+        "sweep": {
+            "task": "rightswatch.sweep",
+            "schedule": _settings.beat_interval,
+            "options": {"expires": _settings.beat_interval},
+        },
     },
 )

@@ -164,7 +164,13 @@ def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple
     load_config(settings.config_path, settings.environ)
     from worker import tasks
     from worker.celery_app import app
+    from worker.runtime import Runtime
 
+    runtime = Runtime(settings)
+    try:
+        runtime.wait_for_schema()
+    finally:
+        runtime.close()
     argv = ["worker", f"--loglevel={settings.log_level}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from worker import jobs
-from worker.celery_app import POLL_DUE_EVERY
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ class EmbeddedService:
             self._deliver_due(summary, stop=stop)
             if summary.feeds_polled or summary.alerts_sent or summary.alerts_failed:
                 log.info("cycle: %s", summary.line())
-            stop.wait(POLL_DUE_EVERY)
+            stop.wait(self.runtime.settings.beat_interval)
 
     def _poll(
         self,

@@ -14,15 +14,10 @@ from worker.delivery import DeliveryOutcome, deliver
 from worker.pipeline import PollOutcome, poll_feed
 from worker.runtime import Runtime
 
-POLL_LEASE = timedelta(minutes=10)
-"""A claimed feed whose poll never finishes becomes due again after this."""
-PENDING_GRACE = timedelta(seconds=60)
-"""A new delivery is left to its own task for this long before the sweep takes it."""
-
 
 def claim_due_feeds(runtime: Runtime, now: datetime) -> list[str]:
     with runtime.sessions() as session, session.begin():
-        return repo.claim_due_feeds(session, now, POLL_LEASE)
+        return repo.claim_due_feeds(session, now, runtime.settings.poll_lease)
 
 
 def active_feed_ids(runtime: Runtime) -> list[str]:
@@ -51,6 +46,8 @@ def send(runtime: Runtime, delivery_id: str) -> DeliveryOutcome:
     )
 
 
-def overdue_deliveries(runtime: Runtime, pending_grace: timedelta = PENDING_GRACE) -> list[str]:
+def overdue_deliveries(runtime: Runtime, pending_grace: timedelta | None = None) -> list[str]:
+    """Deliveries to (re)send now; new ones get ``settings.sweep_grace`` to go on their own."""
+    grace = runtime.settings.sweep_grace if pending_grace is None else pending_grace
     with runtime.sessions() as session:
-        return repo.due_delivery_ids(session, runtime.clock(), pending_grace)
+        return repo.due_delivery_ids(session, runtime.clock(), grace)

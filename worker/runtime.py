@@ -18,7 +18,13 @@ from sqlalchemy import Engine
 from worker.config import LoadedConfig, load_config
 from worker.db import repo
 from worker.db.models import utcnow
-from worker.db.session import SessionFactory, make_engine, make_session_factory, upgrade
+from worker.db.session import (
+    SessionFactory,
+    make_engine,
+    make_session_factory,
+    upgrade,
+    wait_until_ready,
+)
 from worker.fetch import Fetcher
 from worker.matching import Matcher, compile_matcher
 from worker.notify.base import Notifier
@@ -61,7 +67,12 @@ class Runtime:
         }
 
     def migrate(self) -> None:
+        """Wait for the database to answer, then bring its schema to the newest revision."""
+        wait_until_ready(self.engine, self.settings.startup_wait, migrated=False)
         upgrade(self.engine)
+
+    def wait_for_schema(self) -> None:
+        wait_until_ready(self.engine, self.settings.startup_wait, migrated=True)
 
     def config(self) -> LoadedConfig:
         """The configuration, re-read if the file changed since last time."""

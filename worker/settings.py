@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -32,6 +33,19 @@ def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     if value in _FALSE:
         return False
     raise ConfigError(f"{name}: expected true/false, got {raw!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError as e:
+        raise ConfigError(f"{name}: expected a number, got {raw!r}") from e
+    if value <= 0:
+        raise ConfigError(f"{name}: must be positive, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +105,14 @@ class Settings:
     log_level: str
     fetch_timeout: float = 30.0
     max_feed_bytes: int = 20 * 1024 * 1024
+    beat_interval: float = 30.0
+    """Seconds between the scheduler's ticks (due polls, the sweep)."""
+    poll_lease: timedelta = timedelta(minutes=10)
+    """A claimed poll that never finishes (lost message, killed worker) is retried after this."""
+    sweep_grace: timedelta = timedelta(seconds=60)
+    """A new delivery is left to its own task this long before the sweep re-enqueues it."""
+    startup_wait: float = 120.0
+    """Seconds a starting process waits for the database to come up and be migrated."""
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -112,11 +134,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
     smtp_url = env.get("RIGHTSWATCH_SMTP_URL")
-    try:
-        fetch_timeout = float(env.get("RIGHTSWATCH_FETCH_TIMEOUT", "30"))
-        max_feed_bytes = int(env.get("RIGHTSWATCH_MAX_FEED_BYTES", str(20 * 1024 * 1024)))
-    except ValueError as e:
-        raise ConfigError(f"RIGHTSWATCH_FETCH_TIMEOUT/RIGHTSWATCH_MAX_FEED_BYTES: {e}") from e
+    fetch_timeout = _number(env, "RIGHTSWATCH_FETCH_TIMEOUT", 30.0)
+    max_feed_bytes = int(_number(env, "RIGHTSWATCH_MAX_FEED_BYTES", 20 * 1024 * 1024))
     return Settings(
         database_url=database_url,
         broker_url=env.get("RIGHTSWATCH_BROKER_URL") or None,
@@ -131,5 +150,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=(env.get("RIGHTSWATCH_LOG_LEVEL") or "INFO").upper(),
         fetch_timeout=fetch_timeout,
         max_feed_bytes=max_feed_bytes,
+        beat_interval=_number(env, "RIGHTSWATCH_BEAT_INTERVAL", 30.0),
+        poll_lease=timedelta(seconds=_number(env, "RIGHTSWATCH_POLL_LEASE", 600.0)),
+        sweep_grace=timedelta(seconds=_number(env, "RIGHTSWATCH_SWEEP_GRACE", 60.0)),
+        startup_wait=_number(env, "RIGHTSWATCH_STARTUP_WAIT", 120.0),
         environ=env,
     )

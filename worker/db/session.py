@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from alembic import command
 from worker.errors import RightswatchError
 
+log = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
 
 
@@ -59,11 +64,19 @@ def _alembic_config(database_url: str) -> AlembicConfig:
     return cfg
 
 
+_MIGRATION_LOCK = 7_274_932_810
+"""PostgreSQL advisory lock id: two processes migrating at once take turns."""
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision (creating it on an empty database)."""
     cfg = _alembic_config(engine.url.render_as_string(hide_password=False))
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK}
+                )
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
     except SQLAlchemyError as e:
@@ -71,3 +84,37 @@ def upgrade(engine: Engine) -> None:
         raise RightswatchError(f"cannot prepare the database: {reason}") from e
     finally:
         cfg.attributes.pop("connection", None)
+
+
+def _head_revision(engine: Engine) -> str | None:
+    cfg = _alembic_config(engine.url.render_as_string(hide_password=False))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def wait_until_ready(engine: Engine, timeout: float, *, migrated: bool) -> None:
+    """Wait for the database to answer (and, if ``migrated``, to be at the newest schema).
+
+    Services start in any order (not every container engine honours health
+    conditions), so each process waits for what it needs instead of crashing.
+    """
+    head = _head_revision(engine) if migrated else None
+    deadline = time.monotonic() + timeout
+    next_report = 0.0
+    while True:
+        try:
+            with engine.connect() as connection:
+                current = MigrationContext.configure(connection).get_current_revision()
+            if not migrated or current == head:
+                return
+            reason = (
+                f"schema at {current or 'nothing'}, waiting for {head} (run `rightswatch migrate`)"
+            )
+        except SQLAlchemyError as e:
+            reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+        now = time.monotonic()
+        if now >= deadline:
+            raise RightswatchError(f"the database is not ready after {timeout:g}s: {reason}")
+        if now >= next_report:
+            log.warning("waiting for the database: %s", reason)
+            next_report = now + 10
+        time.sleep(1)
