@@ -86,11 +86,16 @@ def test_run_with_a_broker_explains_the_distributed_mode() -> None:
 
 
 def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
-    env = {"RIGHTSWATCH_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    env = {
+        "RIGHTSWATCH_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "RIGHTSWATCH_STARTUP_WAIT": "2",
+    }
     result = rightswatch("run", "--once", "--config", "config/demo.yaml", env=env)
     assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the database is not ready after 2s: "), result.stderr
+    assert "Connection refused" in last
 
 
 def test_run_keeps_polling_until_interrupted(tmp_path: Path) -> None:
