@@ -1,0 +1,27 @@
+# One image for every role: worker, beat, migrate (and the API later).
+# Build stage: install rightswatch and its dependencies into a virtualenv.
+FROM python:3.12-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+COPY pyproject.toml README.md alembic.ini ./
+COPY alembic ./alembic
+COPY worker ./worker
+RUN /opt/venv/bin/pip install .
+
+# Final stage: the virtualenv only, run as an unprivileged user.
+FROM python:3.12-slim
+RUN useradd --system --uid 10001 --create-home --home-dir /app rightswatch \
+    && mkdir -p /app/data /app/config \
+    && chown -R rightswatch:rightswatch /app/data
+COPY --from=build /opt/venv /opt/venv
+COPY --chown=root:root config /app/config
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    RIGHTSWATCH_DATA_DIR=/app/data \
+    RIGHTSWATCH_CONFIG=/app/config/rightswatch.yaml
+WORKDIR /app
+USER rightswatch
+ENTRYPOINT ["rightswatch"]
+CMD ["run"]
