@@ -34,7 +34,7 @@ def rightswatch(
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["run"], ["check-config"], ["migrate"], ["worker"], ["beat"]]
+    "command", [[], ["run"], ["check-config"], ["migrate"], ["worker"], ["beat"], ["health"]]
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = rightswatch(*command, "--help")
@@ -119,3 +119,13 @@ def test_run_keeps_polling_until_interrupted(tmp_path: Path) -> None:
     assert process.returncode == 0, err
     assert "Ctrl-C stops it" in err and "rightswatch stopped" in err
     assert "Azimjan Askarov" in out
+
+
+def test_health_reports_each_dependency(pg_database: str, redis_url: str) -> None:
+    env = {"RIGHTSWATCH_DATABASE_URL": pg_database, "RIGHTSWATCH_BROKER_URL": redis_url}
+    healthy = rightswatch("health", env=env)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert healthy.stdout.splitlines() == ["database: ok: reachable", "broker: ok: reachable"]
+    broken = rightswatch("health", env={**env, "RIGHTSWATCH_BROKER_URL": "redis://127.0.0.1:1/0"})
+    assert broken.returncode == 1
+    assert broken.stdout.splitlines()[1].startswith("broker: FAILING: ")

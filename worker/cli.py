@@ -203,6 +203,19 @@ def beat(config_path: Path | None, celery_args: tuple[str, ...]) -> None:
     app.start(["beat", f"--loglevel={settings.log_level}", f"--schedule={schedule}", *celery_args])
 
 
+@cli.command()
+@config_option
+def health(config_path: Path | None) -> None:
+    """Exit 0 if the database and the broker answer, 1 if not (for container health checks)."""
+    from worker.readiness import check
+
+    results = check(_settings(config_path))
+    for result in results:
+        click.echo(f"{result.component}: {'ok' if result.ok else 'FAILING'}: {result.detail}")
+    if not all(result.ok for result in results):
+        sys.exit(1)
+
+
 def _register_optional_commands() -> None:
     try:
         from worker.cli_match import match_command
