@@ -15,7 +15,7 @@ import textwrap
 import uuid
 from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +156,7 @@ class _Inbox:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[Any] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
         self.messages.append(
             message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
@@ -208,7 +208,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 def feed_xml(items: list[dict[str, str]], title: str = "Test feed", language: str = "en") -> str:
     """A small RSS document; each item needs guid, title, description (and optionally link)."""
     body = "".join(
-        f"<item><guid isPermaLink=\"false\">{i['guid']}</guid><title>{i['title']}</title>"
+        f'<item><guid isPermaLink="false">{i["guid"]}</guid><title>{i["title"]}</title>'
         f"<link>{i.get('link', 'https://example.org/' + i['guid'])}</link>"
         f"<description><![CDATA[{i['description']}]]></description>"
         f"<pubDate>Mon, 16 Nov 2026 09:00:00 +0000</pubDate></item>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,12 +15,21 @@ import pytest
 from celery import Celery
 from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook
+from werkzeug import Response
 
 from tests.conftest import WEBHOOK_SECRET, feed_xml
 
 ITEMS = [
-    {"guid": "c1", "title": "Tolekan Ismailova detained", "description": "Police detained Tolekan Ismailova."},
-    {"guid": "c2", "title": "Court hearing", "description": "Lawyers of Azimjan Askarov spoke to the press."},
+    {
+        "guid": "c1",
+        "title": "Tolekan Ismailova detained",
+        "description": "Police detained Tolekan Ismailova.",
+    },
+    {
+        "guid": "c2",
+        "title": "Court hearing",
+        "description": "Lawyers of Azimjan Askarov spoke to the press.",
+    },
     {"guid": "c3", "title": "Nothing", "description": "No names here."},
 ]
 
@@ -72,7 +82,9 @@ def processes(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]
 
     def start(*args: str, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
         log = (tmp_path / f"{name}.log").open("wb")
-        process = subprocess.Popen(rightswatch(*args), env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            rightswatch(*args), env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         started.append(process)
         return process
 
@@ -101,7 +113,9 @@ def test_worker_and_beat_deliver_each_alert_once(
     processes: Callable[..., subprocess.Popen[bytes]],
     tmp_path: Path,
 ) -> None:
-    migrated = subprocess.run(rightswatch("migrate"), env=service_env, capture_output=True, text=True)
+    migrated = subprocess.run(
+        rightswatch("migrate"), env=service_env, capture_output=True, text=True
+    )
     assert migrated.returncode == 0, migrated.stderr
     processes("worker", "--concurrency", "2", env=service_env, name="worker")
     processes("beat", env=service_env, name="beat")
@@ -126,3 +140,56 @@ def test_worker_and_beat_deliver_each_alert_once(
     assert titles == {"Tolekan Ismailova detained", "Court hearing"}
     feed_requests = [r for r, _ in httpserver.log if r.path == "/feed.xml"]
     assert len(feed_requests) == 1, "the feed was polled more than once in its interval"
+
+
+def test_workers_carry_on_after_the_database_drops_every_connection(
+    service_env: dict[str, str],
+    httpserver: HTTPServer,
+    processes: Callable[..., subprocess.Popen[bytes]],
+    pg_database: str,
+    tmp_path: Path,
+) -> None:
+    """What a PostgreSQL restart looks like to the workers: every connection cut at once."""
+    import sqlalchemy as sa
+
+    published = list(ITEMS[:1])
+    httpserver.clear_all_handlers()
+    httpserver.expect_request("/feed.xml").respond_with_handler(
+        lambda _: Response(feed_xml(published), content_type="application/rss+xml")
+    )
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    config = Path(service_env["RIGHTSWATCH_CONFIG"])
+    config.write_text(config.read_text().replace("poll_interval: 1h", "poll_interval: 3s"))
+    env = {**service_env, "RIGHTSWATCH_BEAT_INTERVAL": "1"}
+    assert subprocess.run(rightswatch("migrate"), env=env, capture_output=True).returncode == 0
+    processes("worker", "--concurrency", "2", env=env, name="worker")
+    processes("beat", env=env, name="beat")
+
+    def titles() -> set[str]:
+        return {
+            json.loads(r.get_data(as_text=True))["data"]["entry"]["title"]
+            for r, _ in httpserver.log
+            if r.path == "/hook"
+        }
+
+    assert wait_for(lambda: titles() == {"Tolekan Ismailova detained"}, timeout=60)
+    admin = sa.create_engine(pg_database, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        database = conn.execute(sa.text("SELECT current_database()")).scalar_one()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :db AND pid <> pg_backend_pid()"
+                ),
+                {"db": database},
+            )
+        time.sleep(0.5)
+    admin.dispose()
+    published.append(ITEMS[1])
+    logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log"))
+    assert wait_for(lambda: "Court hearing" in titles(), timeout=60), logs
+    hooks = [r for r, _ in httpserver.log if r.path == "/hook"]
+    assert len(hooks) == 2

@@ -56,12 +56,16 @@ def stack(tmp_path: Path) -> Iterator[tuple[Callable[..., subprocess.CompletedPr
     env = {**os.environ, "RW_FIXTURE_DIR": str(fixture_dir), "POSTGRES_PASSWORD": "test-secret"}
     base = [*command, "-p", project, "-f", "docker-compose.yml", "-f", OVERRIDE]
 
-    def compose(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    def compose(
+        *args: str, check: bool = True, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [*base, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
         )
         if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+            raise AssertionError(
+                f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
         return result
 
     try:
@@ -91,7 +95,11 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 def publish(fixture_dir: Path, guids: list[str]) -> None:
     names = {"a": "Azimjan Askarov", "b": "Tolekan Ismailova", "c": "Azimjan Askarov"}
     items = [
-        {"guid": g, "title": f"Report {g}", "description": f"{names[g[0]]} was named in report {g}."}
+        {
+            "guid": g,
+            "title": f"Report {g}",
+            "description": f"{names[g[0]]} was named in report {g}.",
+        }
         for g in guids
     ]
     partial = fixture_dir / "feed.xml.part"
@@ -122,9 +130,13 @@ def test_stack_alerts_once_through_worker_kill_and_redis_restart(
     wait_for(lambda: "Report a1" in entry_ids(fixture_dir), 240, "the first alert")
 
     ps = compose("ps", check=False).stdout
-    workers = [line.split()[0] for line in ps.splitlines() if "_worker_" in line or "-worker-" in line]
+    workers = [
+        line.split()[0] for line in ps.splitlines() if "_worker_" in line or "-worker-" in line
+    ]
     assert len(workers) >= 2, ps
-    subprocess.run([engine(), "kill", "--signal", "KILL", workers[0]], check=True, capture_output=True)
+    subprocess.run(
+        [engine(), "kill", "--signal", "KILL", workers[0]], check=True, capture_output=True
+    )
     compose("restart", "redis")
     publish(fixture_dir, ["a1", "b2", "c3", "b4"])
     wait_for(

@@ -69,16 +69,49 @@ def test_the_shipped_configs_are_valid() -> None:
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (("    feeds: [iphr]", "    feeds: [iphr, hrw]"), ":15: watchlists[0].feeds[1]: unknown feed 'hrw'"),
-        (("    poll_interval: 15m", "    poll_interval: soon"), ":5: feeds[0].poll_interval: expected a duration"),
-        (("    title: International", "    colour: red\n    title: International"), ":3: feeds[0].colour: unknown key 'colour'"),
-        (("url: https://www.iphronline.org/feed", "url: ftp://iphr/feed"), ":4: feeds[0].url: invalid URL 'ftp://iphr/feed'"),
-        (("email: kg-desk@example.org", "email: kg-desk.example.org"), ":18: subscribers[0].email: invalid e-mail address"),
-        (("    watchlists: [kyrgyzstan-defenders]\n  - id: case", "    watchlists: [kg]\n  - id: case"), ":19: subscribers[0].watchlists[0]: unknown watch list 'kg'"),
-        (("  - id: case-tracker", "  - id: kg-desk"), ":20: subscribers[1].id: duplicate id 'kg-desk'"),
-        (("    secret_env: CASE_TRACKER_WEBHOOK_SECRET", "    secret_env: NOT_SET_ANYWHERE"), ":22: subscribers[1].secret_env: environment variable NOT_SET_ANYWHERE is not set"),
-        (("    secret_env: CASE_TRACKER_WEBHOOK_SECRET   # secrets never sit in the YAML\n", ""), ":20: subscribers[1]: a webhook subscriber needs secret_env"),
-        (("    title: Human rights defenders in Kyrgyzstan\n", ""), ":7: watchlists[0].title: missing required key 'title'"),
+        (
+            ("    feeds: [iphr]", "    feeds: [iphr, hrw]"),
+            ":15: watchlists[0].feeds[1]: unknown feed 'hrw'",
+        ),
+        (
+            ("    poll_interval: 15m", "    poll_interval: soon"),
+            ":5: feeds[0].poll_interval: expected a duration",
+        ),
+        (
+            ("    title: International", "    colour: red\n    title: International"),
+            ":3: feeds[0].colour: unknown key 'colour'",
+        ),
+        (
+            ("url: https://www.iphronline.org/feed", "url: ftp://iphr/feed"),
+            ":4: feeds[0].url: invalid URL 'ftp://iphr/feed'",
+        ),
+        (
+            ("email: kg-desk@example.org", "email: kg-desk.example.org"),
+            ":18: subscribers[0].email: invalid e-mail address",
+        ),
+        (
+            (
+                "    watchlists: [kyrgyzstan-defenders]\n  - id: case",
+                "    watchlists: [kg]\n  - id: case",
+            ),
+            ":19: subscribers[0].watchlists[0]: unknown watch list 'kg'",
+        ),
+        (
+            ("  - id: case-tracker", "  - id: kg-desk"),
+            ":20: subscribers[1].id: duplicate id 'kg-desk'",
+        ),
+        (
+            ("    secret_env: CASE_TRACKER_WEBHOOK_SECRET", "    secret_env: NOT_SET_ANYWHERE"),
+            ":22: subscribers[1].secret_env: environment variable NOT_SET_ANYWHERE is not set",
+        ),
+        (
+            ("    secret_env: CASE_TRACKER_WEBHOOK_SECRET   # secrets never sit in the YAML\n", ""),
+            ":20: subscribers[1]: a webhook subscriber needs secret_env",
+        ),
+        (
+            ("    title: Human rights defenders in Kyrgyzstan\n", ""),
+            ":7: watchlists[0].title: missing required key 'title'",
+        ),
     ],
 )
 def test_each_mistake_names_file_line_and_key(
@@ -107,7 +140,9 @@ def test_yaml_syntax_error_has_a_line(write_config: Callable[..., Path]) -> None
 
 
 def test_duplicate_yaml_keys_are_errors(write_config: Callable[..., Path]) -> None:
-    text = EXAMPLE.replace("    title: International", "    url: https://x.example/\n    title: International")
+    text = EXAMPLE.replace(
+        "    title: International", "    url: https://x.example/\n    title: International"
+    )
     found = problems(write_config(text))
     assert any(":5: feeds[0].url: key 'url' is given twice" in p for p in found), found
 
@@ -133,7 +168,8 @@ def test_relative_file_feeds_resolve_next_to_the_config(write_config: Callable[.
 
 
 @pytest.mark.parametrize(
-    ("raw", "seconds"), [(90, 90), ("30s", 30), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1.5h", 5400)]
+    ("raw", "seconds"),
+    [(90, 90), ("30s", 30), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1.5h", 5400)],
 )
 def test_durations(raw: object, seconds: int) -> None:
     assert parse_duration(raw).total_seconds() == seconds
@@ -147,13 +183,19 @@ def test_bad_durations(raw: object) -> None:
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "worker", *args], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "worker", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
 def test_check_config_cli_reports_and_exits_1(write_config: Callable[..., Path]) -> None:
     path = write_config(EXAMPLE.replace("feeds: [iphr]", "feeds: [iphr, hrw]"))
-    result = run_cli("check-config", str(path), env={"CASE_TRACKER_WEBHOOK_SECRET": "whsec_x", "PATH": ""})
+    result = run_cli(
+        "check-config", str(path), env={"CASE_TRACKER_WEBHOOK_SECRET": "whsec_x", "PATH": ""}
+    )
     assert result.returncode == 1
     assert f"{path}:15: watchlists[0].feeds[1]: unknown feed 'hrw'" in result.stderr.splitlines()
     assert "Traceback" not in result.stderr

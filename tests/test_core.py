@@ -142,7 +142,9 @@ def test_parse_atom() -> None:
         (b"\x00\x01\x02binary junk\xff\xfe", None, "not an RSS or Atom feed"),
     ],
 )
-def test_parse_refuses_what_is_not_a_feed(body: bytes, content_type: str | None, message: str) -> None:
+def test_parse_refuses_what_is_not_a_feed(
+    body: bytes, content_type: str | None, message: str
+) -> None:
     with pytest.raises(ParseError, match=message):
         parse_feed(body, "https://e.org/feed", content_type)
 

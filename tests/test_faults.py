@@ -17,6 +17,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -36,9 +37,7 @@ class World:
     """The outside world: 200 feeds and a webhook receiver, one threaded HTTP server."""
 
     def __init__(self) -> None:
-        self.items: dict[int, list[dict[str, str]]] = {
-            n: [self._item(n, 1)] for n in range(FEEDS)
-        }
+        self.items: dict[int, list[dict[str, str]]] = {n: [self._item(n, 1)] for n in range(FEEDS)}
         self.polls: dict[int, list[float]] = defaultdict(list)
         self.received: list[tuple[str, str]] = []
         self.lock = threading.Lock()
@@ -70,7 +69,9 @@ class World:
         if request.path == "/hook":
             body = json.loads(request.get_data(as_text=True))
             with self.lock:
-                self.received.append((request.headers["webhook-id"], body["data"]["entry"]["title"]))
+                self.received.append(
+                    (request.headers["webhook-id"], body["data"]["entry"]["title"])
+                )
             return Response("ok")
         return Response("not found", status=404)
 
@@ -182,7 +183,11 @@ def test_nothing_lost_or_doubled_with_three_workers_a_kill_and_a_flush(
     assert repeats <= 1, f"{repeats} repeated deliveries (at most the one in flight when killed)"
 
     too_soon = {
-        feed: [round(b - a, 1) for a, b in zip(times, times[1:], strict=False) if b - a < INTERVAL * 0.95]
+        feed: [
+            round(b - a, 1)
+            for a, b in pairwise(times)
+            if b - a < INTERVAL * 0.95
+        ]
         for feed, times in world.polls.items()
     }
     too_soon = {feed: gaps for feed, gaps in too_soon.items() if gaps}

@@ -99,7 +99,9 @@ def stack(
     )
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     config = write_config(
-        CONFIG.format(feed_url=httpserver.url_for("/feed.xml"), webhook_url=httpserver.url_for("/hook"))
+        CONFIG.format(
+            feed_url=httpserver.url_for("/feed.xml"), webhook_url=httpserver.url_for("/hook")
+        )
     )
     settings = make_settings(
         config,
@@ -137,13 +139,18 @@ def test_each_match_reaches_each_subscriber_once(
         payloads.append(verifier.verify(request.get_data(as_text=True), headers))
         assert headers["webhook-id"].startswith("msg_")
     titles = sorted(p["data"]["entry"]["title"] for p in payloads)
-    assert titles == ["Azimjan Askarov remembered in Bishkek", "Parliament debates the law on foreign agents"]
+    assert titles == [
+        "Azimjan Askarov remembered in Bishkek",
+        "Parliament debates the law on foreign agents",
+    ]
     askarov_payload = next(p for p in payloads if "Askarov" in p["data"]["entry"]["title"])
     assert askarov_payload["type"] == "match.created"
     assert askarov_payload["data"]["watchlist"] == {"id": "kg", "title": "Kyrgyzstan defenders"}
     assert askarov_payload["data"]["entry"]["link"] == "https://example.org/n1"
     assert askarov_payload["data"]["entry"]["feed"] == {"id": "news", "title": "Test news"}
-    assert {"term": "Azimjan Askarov", "text": "Azimjan Askarov"}.items() <= askarov_payload["data"]["terms"][0].items()
+    assert {"term": "Azimjan Askarov", "text": "Azimjan Askarov"}.items() <= askarov_payload[
+        "data"
+    ]["terms"][0].items()
     assert "Azimjan Askarov" in askarov_payload["data"]["snippet"]
 
     assert run_once(settings) == (
@@ -152,11 +159,16 @@ def test_each_match_reaches_each_subscriber_once(
     assert len(mails) == 2 and len(webhook_calls(server)) == 2
 
 
-def test_new_items_alert_on_the_next_run(stack: tuple[Settings, HTTPServer, list[EmailMessage]]) -> None:
+def test_new_items_alert_on_the_next_run(
+    stack: tuple[Settings, HTTPServer, list[EmailMessage]],
+) -> None:
     settings, server, mails = stack
     run_once(settings)
     server.clear_all_handlers()
-    newer = [*ITEMS, {"guid": "n4", "title": "Азимжан Аскаров", "description": "Правозащитник Азимжан Аскаров."}]
+    newer = [
+        *ITEMS,
+        {"guid": "n4", "title": "Азимжан Аскаров", "description": "Правозащитник Азимжан Аскаров."},
+    ]
     server.expect_request("/feed.xml").respond_with_data(feed_xml(newer, language="ru"))
     server.expect_request("/hook", method="POST").respond_with_data("ok")
     assert run_once(settings).endswith("entries: 1 new | matches: 1 new | alerts: 2 sent, 0 failed")
@@ -174,7 +186,10 @@ def test_conditional_get_sends_the_stored_validators(
         seen.append(dict(request.headers))
         if request.headers.get("If-None-Match") == '"v1"':
             return Response(status=304)
-        return Response(feed_xml(ITEMS), headers={"ETag": '"v1"', "Last-Modified": "Mon, 16 Nov 2026 09:00:00 GMT"})
+        return Response(
+            feed_xml(ITEMS),
+            headers={"ETag": '"v1"', "Last-Modified": "Mon, 16 Nov 2026 09:00:00 GMT"},
+        )
 
     server.expect_request("/feed.xml").respond_with_handler(handler)
     server.expect_request("/hook", method="POST").respond_with_data("ok")
@@ -213,14 +228,18 @@ def test_a_broken_feed_is_recorded_and_the_others_go_on(
         f"feeds:\n{feeds}watchlists:\n  - id: kg\n    title: KG\n    keywords: [Bir Duino]\n"
         f"subscribers:\n  - id: folder\n    outbox: {outbox}\n    watchlists: [kg]\n"
     )
-    settings = make_settings(config, RIGHTSWATCH_DATABASE_URL=pg_database, RIGHTSWATCH_FETCH_TIMEOUT="1")
+    settings = make_settings(
+        config, RIGHTSWATCH_DATABASE_URL=pg_database, RIGHTSWATCH_FETCH_TIMEOUT="1"
+    )
     assert run_once(settings) == (
         "feeds: 6 polled, 5 failed | entries: 3 new | matches: 1 new | alerts: 1 sent, 0 failed"
     )
     assert len(list(outbox.glob("*.eml"))) == 1
     engine = make_engine(pg_database)
     with make_session_factory(engine)() as session:
-        errors = {f.id: (f.last_error, f.consecutive_failures) for f in session.scalars(select(Feed))}
+        errors = {
+            f.id: (f.last_error, f.consecutive_failures) for f in session.scalars(select(Feed))
+        }
     engine.dispose()
     assert errors["ok"] == (None, 0)
     assert errors["500"][0] == "HTTP 500 INTERNAL SERVER ERROR"
@@ -245,7 +264,9 @@ def test_webhooks_to_private_addresses_are_refused_unless_allowed(
     assert webhook_calls(server) == [] and len(mails) == 2
     engine = make_engine(settings.database_url)
     with make_session_factory(engine)() as session:
-        dead = session.scalars(select(Delivery).where(Delivery.subscriber_id == "case-tracker")).all()
+        dead = session.scalars(
+            select(Delivery).where(Delivery.subscriber_id == "case-tracker")
+        ).all()
     engine.dispose()
     assert {d.status for d in dead} == {"dead"}
     assert all("private or internal address" in (d.last_error or "") for d in dead)
