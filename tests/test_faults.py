@@ -183,11 +183,7 @@ def test_nothing_lost_or_doubled_with_three_workers_a_kill_and_a_flush(
     assert repeats <= 1, f"{repeats} repeated deliveries (at most the one in flight when killed)"
 
     too_soon = {
-        feed: [
-            round(b - a, 1)
-            for a, b in pairwise(times)
-            if b - a < INTERVAL * 0.95
-        ]
+        feed: [round(b - a, 1) for a, b in pairwise(times) if b - a < INTERVAL * 0.95]
         for feed, times in world.polls.items()
     }
     too_soon = {feed: gaps for feed, gaps in too_soon.items() if gaps}

@@ -17,7 +17,6 @@ import feedparser
 from worker.errors import ParseError
 from worker.types import ParsedEntry, ParsedFeed
 
-
 # Warnings feedparser raises for feeds it read correctly (a text/plain content
 # type, an encoding declared one way and served another).
 _BENIGN = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)

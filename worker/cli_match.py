@@ -1,0 +1,190 @@
+"""`rightswatch match`: run the configured watch lists over files, feeds or URLs.
+
+A monitor can check what a watch list would catch before waiting for the feeds:
+
+    rightswatch match --config rightswatch.yaml report.txt feed.xml https://example.org/rss
+    cat article.txt | rightswatch match --config rightswatch.yaml --format jsonl -
+
+The configuration and feed-handling modules are imported inside the command, so
+that importing this module (and testing the matching engine) needs neither.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+import click
+
+from worker.errors import RightswatchError
+from worker.matching import Matcher, compile_matcher
+from worker.types import Document, Hit, WatchlistSpec
+
+_TEXT_SUFFIXES: Final = frozenset({".txt", ".md"})
+_FEED_SUFFIXES: Final = frozenset({".xml", ".rss", ".atom", ".rdf"})
+_FEED_STARTS: Final = (b"<?xml", b"<rss", b"<feed", b"<rdf:RDF")
+_PROGRESS_FROM: Final = 20
+"""Show a progress bar when there are more documents than this."""
+
+Source = tuple[str, Document]
+"""Where a document came from (path, path#item or URL#item) and the document."""
+
+
+@click.command(
+    "match",
+    epilog="Feed restrictions of watch lists are ignored: the inputs are not configured feeds.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The rightswatch configuration (YAML).",
+)
+@click.option(
+    "--watchlist",
+    "watchlist_ids",
+    multiple=True,
+    metavar="ID",
+    help="Only this watch list (repeat for several).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "jsonl"]),
+    default="text",
+    show_default=True,
+)
+@click.argument("inputs", nargs=-1, metavar="[PATH|URL|-]...")
+def match_command(
+    config_path: Path, watchlist_ids: tuple[str, ...], output_format: str, inputs: tuple[str, ...]
+) -> None:
+    """Show what the watch lists find in text files, feed files, feed URLs or stdin.
+
+    .txt and .md files (and stdin, -) are one document each; .xml, .rss and .atom
+    files, files that look like a feed, and http(s) URLs are feeds, each item a
+    document. With no input, stdin is read. Exits 0 whether or not anything is found.
+    """
+    from worker.config import load_config
+
+    try:
+        specs = load_config(config_path).config.watchlist_specs()
+        matcher = compile_matcher(_selected(specs, watchlist_ids))
+        documents = [source for name in inputs or ("-",) for source in _documents(name)]
+    except RightswatchError as error:
+        raise click.ClickException(str(error)) from error
+    for source, hit in _matches(matcher, documents):
+        if output_format == "jsonl":
+            click.echo(json.dumps(_as_json(source, hit), ensure_ascii=False))
+        else:
+            click.echo(_as_text(source, hit))
+
+
+def _selected(specs: Sequence[WatchlistSpec], wanted: Sequence[str]) -> list[WatchlistSpec]:
+    """The chosen watch lists, with their feed restrictions lifted."""
+    known = {spec.id: spec for spec in specs}
+    unknown = [watchlist_id for watchlist_id in wanted if watchlist_id not in known]
+    if unknown:
+        raise click.ClickException(
+            f"unknown watch list {', '.join(map(repr, unknown))}; "
+            f"the config has {', '.join(known) or 'none'}"
+        )
+    chosen = [known[watchlist_id] for watchlist_id in wanted] if wanted else list(specs)
+    return [dataclasses.replace(spec, feeds=()) for spec in chosen]
+
+
+def _documents(name: str) -> list[Source]:
+    if name == "-":
+        text = sys.stdin.read()
+        return [("-", _text_document(text))]
+    if name.startswith(("http://", "https://")):
+        from worker.fetch import fetch_url
+
+        return _feed_documents(fetch_url(name), name)
+    path = Path(name)
+    try:
+        body = path.read_bytes()
+    except OSError as error:
+        raise click.ClickException(f"{name}: {error.strerror or error}") from error
+    if path.suffix.lower() in _FEED_SUFFIXES or (
+        path.suffix.lower() not in _TEXT_SUFFIXES and _looks_like_feed(body)
+    ):
+        return _feed_documents(body, name)
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{name}: not UTF-8 text") from error
+    return [(name, _text_document(text))]
+
+
+def _text_document(text: str) -> Document:
+    return Document(fields={"content": unicodedata.normalize("NFC", text)})
+
+
+def _looks_like_feed(body: bytes) -> bool:
+    return body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(_FEED_STARTS)
+
+
+def _feed_documents(body: bytes, source: str) -> list[Source]:
+    from worker.normalise import normalise_entry
+    from worker.parse import parse_feed
+
+    feed = parse_feed(body, source)
+    if feed.problem:
+        click.echo(f"warning: {source}: {feed.problem}", err=True)
+    return [
+        (f"{source}#{entry.link or index}", normalise_entry(entry, feed.language).document(None))
+        for index, entry in enumerate(feed.entries)
+    ]
+
+
+def _matches(matcher: Matcher, documents: list[Source]) -> Iterator[tuple[str, Hit]]:
+    if len(documents) <= _PROGRESS_FROM:
+        yield from _hits(matcher, documents)
+        return
+    with click.progressbar(documents, label="Matching", file=sys.stderr) as progress:
+        yield from _hits(matcher, progress)
+
+
+def _hits(matcher: Matcher, documents: Iterable[Source]) -> Iterator[tuple[str, Hit]]:
+    for source, document in documents:
+        for hit in matcher.match(document):
+            yield source, hit
+
+
+def _as_json(source: str, hit: Hit) -> dict[str, object]:
+    return {
+        "source": source,
+        "watchlist": hit.watchlist_id,
+        "kind": hit.kind,
+        "term": hit.term,
+        "text": hit.text,
+        "field": hit.field,
+        "start": hit.start,
+        "end": hit.end,
+        "variant": hit.variant,
+        "score": hit.score,
+        "snippet": hit.snippet,
+    }
+
+
+def _as_text(source: str, hit: Hit) -> str:
+    """Two lines per hit; click.echo drops the colours when stdout is not a terminal."""
+    marked = f"«{' '.join(hit.text.split())}»"
+    found = click.style(marked, fg="yellow", bold=True)
+    snippet = hit.snippet.replace(marked, found, 1)
+    fields = (
+        source,
+        hit.watchlist_id,
+        hit.kind,
+        hit.term,
+        found,
+        f"{hit.field}:{hit.start}-{hit.end}",
+        hit.variant,
+    )
+    return "  ".join(fields) + "\n    " + snippet

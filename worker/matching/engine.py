@@ -1,0 +1,580 @@
+"""The compiled matcher: one automaton over folded text, rules checked on its hits.
+
+Each field is split into tokens, every token is folded to its key (cached), and
+the keys are joined by single spaces into a key text. One Aho-Corasick
+automaton holds, for every watch list, the folded surname stems of its people
+and the folded words of its terms (keywords, require/exclude/near terms, person
+exclude phrases), each pattern preceded by a space so that it can only start
+at a token. Only where the automaton hits does Python look closer: case
+endings, the rest of the name around the surname, token gaps, watch-list rules.
+Positions in the key text map back to tokens, and tokens to the original
+characters, so hits carry exact offsets into the unfolded field.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Final
+
+import ahocorasick_rs
+
+from worker.errors import ConfigError, ConfigProblem
+from worker.types import FIELD_NAMES, Document, Hit, MatchKind, WatchlistSpec
+
+from .endings import given_name_core
+from .folding import TOKEN_KEYS, FoldedText, fold_words
+from .given_names import GIVEN_NAMES
+from .names import CompiledPerson, NameForm, compile_person
+from .people import (
+    NAME_GAPS,
+    SCORES,
+    Mention,
+    SurnameGroup,
+    names_someone_else,
+    surname_mention,
+    without_overlaps,
+)
+
+_FIELD_ORDER: Final[dict[str, int]] = {name: index for index, name in enumerate(FIELD_NAMES)}
+_MIN_PREFIX_LENGTH: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A folded keyword-like term: whole words, the last one optionally a prefix (пытк*)."""
+
+    keys: tuple[str, ...]
+    prefix: bool
+
+    @property
+    def pattern(self) -> str:
+        return " " + " ".join(self.keys) + ("" if self.prefix else " ")
+
+
+def parse_term(text: str) -> Term:
+    """Fold a configured term; a trailing * makes its last word a prefix."""
+    body = text.strip()
+    prefix = body.endswith("*")
+    keys = fold_words(body.rstrip("*"))
+    if not keys:
+        raise ValueError(f"term {text!r} has no words to match")
+    if prefix and len(keys[-1]) < _MIN_PREFIX_LENGTH:
+        raise ValueError(f"term {text!r}: a prefix needs at least {_MIN_PREFIX_LENGTH} letters")
+    return Term(keys=keys, prefix=prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class _NearRule:
+    first: int
+    second: int
+    within: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledList:
+    spec: WatchlistSpec
+    people: tuple[CompiledPerson, ...]
+    keywords: tuple[tuple[int, str], ...]
+    """(term id, keyword as configured), once per distinct folded keyword."""
+    require: frozenset[int]
+    exclude: frozenset[int]
+    near: tuple[_NearRule, ...]
+    silencers: tuple[tuple[int, frozenset[int]], ...]
+    """(person, term ids) for exclude phrases that silence a person entry-wide."""
+    fields: frozenset[str]
+    languages: frozenset[str]
+    feeds: frozenset[str]
+    gated: bool
+    """Whether entry-wide terms matter: require, exclude or person-silencing phrases."""
+
+    def applies_to(self, doc: Document, language: str | None) -> bool:
+        """Whether the list searches this document (its feed, and its language if known)."""
+        if self.feeds and doc.feed_id not in self.feeds:
+            return False
+        return not (self.languages and language and language not in self.languages)
+
+
+def _language(code: str) -> str:
+    return code.replace("_", "-").split("-", 1)[0].strip().lower()
+
+
+@dataclass(slots=True)
+class _FieldScan:
+    text: FoldedText
+    terms: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    """Term id → token spans (first, last) of its occurrences."""
+    surnames: list[tuple[SurnameGroup, int]] = field(default_factory=list)
+    """Surname groups whose stem plus a valid ending sits on a token."""
+    named: set[int] = field(default_factory=set)
+    """Tokens inside a mention that identifies someone: never a bare surname of another."""
+    near: dict[tuple[int, int, int], list[tuple[int, int]]] = field(default_factory=dict)
+    """Spans found by near rules, shared by the lists that have the same rule."""
+
+    def near_spans(self, rule: _NearRule) -> list[tuple[int, int]]:
+        """Token spans where the rule's terms stand close together.
+
+        One span per occurrence of the first term that has an unused occurrence of
+        the second within `within` words (words between them), in either order.
+        """
+        key = (rule.first, rule.second, rule.within)
+        spans = self.near.get(key)
+        if spans is None:
+            spans = self.near[key] = _pair_up(
+                self.terms.get(rule.first, []), self.terms.get(rule.second, []), rule.within
+            )
+        return spans
+
+
+def _pair_up(
+    firsts: list[tuple[int, int]], seconds: list[tuple[int, int]], within: int
+) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    used: set[tuple[int, int]] = set()
+    for first, last in firsts:
+        best: tuple[int, tuple[int, int]] | None = None
+        for other in seconds:
+            distance = other[0] - last - 1 if other[0] > last else first - other[1] - 1
+            if (
+                other not in used
+                and 0 <= distance <= within
+                and (best is None or distance < best[0])
+            ):
+                best = (distance, other)
+        if best is not None:
+            other = best[1]
+            used.add(other)
+            spans.append((min(first, other[0]), max(last, other[1])))
+    return spans
+
+
+@dataclass(slots=True)
+class _Candidates:
+    """What one watch list may report for one entry, before its entry rules are checked."""
+
+    keywords: list[tuple[str, FoldedText, int, int]] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+
+
+class Matcher:
+    """Watch lists compiled into one automaton; immutable and safe to share across threads."""
+
+    __slots__ = (
+        "_automaton",
+        "_fields",
+        "_given_cores",
+        "_keyword_users",
+        "_lists",
+        "_near_users",
+        "_payloads",
+        "_restricted",
+        "_terms",
+        "_unrestricted",
+    )
+
+    def __init__(
+        self,
+        automaton: ahocorasick_rs.BytesAhoCorasick | None,
+        payloads: tuple[tuple[SurnameGroup | int, ...], ...],
+        lists: tuple[_CompiledList, ...],
+        terms: tuple[Term, ...],
+        keyword_users: dict[int, tuple[tuple[int, str], ...]],
+        given_cores: frozenset[str],
+    ) -> None:
+        self._automaton = automaton
+        self._payloads = payloads
+        self._lists = lists
+        self._terms = terms
+        self._keyword_users = keyword_users
+        """Term id → (list index, keyword as configured) of the lists that report it."""
+        self._given_cores = given_cores
+        """Cores of known given names (watched and common), to spot other people's surnames."""
+        self._near_users: dict[int, tuple[int, ...]] = {}
+        """Term id → indexes of the lists with a near rule on it."""
+        for index, wl in enumerate(lists):
+            for rule in wl.near:
+                for term in (rule.first, rule.second):
+                    users = self._near_users.get(term, ())
+                    if index not in users:
+                        self._near_users[term] = (*users, index)
+        self._restricted = tuple(i for i, wl in enumerate(lists) if wl.languages or wl.feeds)
+        self._unrestricted = [True] * len(lists)
+        self._fields = frozenset().union(*(wl.fields for wl in lists))
+
+    @property
+    def pattern_count(self) -> int:
+        """Number of distinct patterns in the automaton."""
+        return len(self._payloads)
+
+    def match(self, doc: Document) -> list[Hit]:
+        """Every hit of every applicable watch list, sorted by (list id, field, start)."""
+        if self._automaton is None:
+            return []
+        active = self._unrestricted
+        if self._restricted:
+            language = _language(doc.language) if doc.language else None
+            active = active.copy()
+            for index in self._restricted:
+                active[index] = self._lists[index].applies_to(doc, language)
+            if not any(active):
+                return []
+        scans = [
+            self._scan(FoldedText(name, text))
+            for name, text in sorted(doc.fields.items(), key=lambda item: _field_rank(item[0]))
+            if name in self._fields and text
+        ]
+        candidates: dict[int, _Candidates] = {}
+        for scan in scans:
+            self._collect_keywords(scan, active, candidates)
+            self._collect_mentions(scan, active, candidates)
+        if self._near_users:
+            self._collect_near(scans, active, candidates)
+        hits: list[Hit] = []
+        for index, found in candidates.items():
+            hits.extend(self._list_hits(index, found, scans))
+        hits.sort(key=lambda hit: (hit.watchlist_id, _field_rank(hit.field), hit.start, hit.end))
+        return hits
+
+    def _scan(self, text: FoldedText) -> _FieldScan:
+        assert self._automaton is not None
+        scan = _FieldScan(text)
+        key_text = text.key_text.encode()
+        found = self._automaton.find_matches_as_indexes(key_text, overlapping=True)
+        if not found:
+            return scan
+        found.sort(key=itemgetter(1))
+        token = 0
+        position = 0
+        for pattern, start, end in found:
+            token += key_text.count(b" ", position, start)
+            position = start
+            rest: str | None = None
+            for payload in self._payloads[pattern]:
+                if isinstance(payload, int):
+                    last = token + len(self._terms[payload].keys) - 1
+                    if last == token or all(
+                        text.gap(gap) in NAME_GAPS for gap in range(token, last)
+                    ):
+                        scan.terms.setdefault(payload, []).append((token, last))
+                    continue
+                if rest is None:
+                    rest = key_text[end : key_text.index(b" ", end)].decode()
+                if payload.accepts(rest):
+                    scan.surnames.append((payload, token))
+        return scan
+
+    def _collect_keywords(
+        self, scan: _FieldScan, active: list[bool], candidates: dict[int, _Candidates]
+    ) -> None:
+        for term, spans in scan.terms.items():
+            for index, keyword in self._keyword_users.get(term, ()):
+                if active[index] and scan.text.name in self._lists[index].fields:
+                    found = candidates.setdefault(index, _Candidates())
+                    found.keywords.extend(
+                        (keyword, scan.text, first, last) for first, last in spans
+                    )
+
+    def _collect_near(
+        self, scans: list[_FieldScan], active: list[bool], candidates: dict[int, _Candidates]
+    ) -> None:
+        """Lists whose near rule may fire: both of its terms occur in one field."""
+        for scan in scans:
+            for term in scan.terms:
+                for index in self._near_users.get(term, ()):
+                    if index not in candidates and active[index]:
+                        wl = self._lists[index]
+                        if scan.text.name in wl.fields and any(
+                            rule.first in scan.terms and rule.second in scan.terms
+                            for rule in wl.near
+                        ):
+                            candidates[index] = _Candidates()
+
+    def _collect_mentions(
+        self, scan: _FieldScan, active: list[bool], candidates: dict[int, _Candidates]
+    ) -> None:
+        name = scan.text.name
+        mentions = [
+            mention
+            for group, anchor in scan.surnames
+            for mention in group.mentions(scan.text, anchor)
+        ]
+        for mention in mentions:
+            scan.named.update(range(mention.first, mention.last + 1))
+        for group, anchor in scan.surnames:
+            for form in group.alone:
+                bare = surname_mention(form, scan.text, anchor)
+                if bare is not None and self._bare_counts(scan, bare):
+                    mentions.append(bare)
+        for mention in mentions:
+            index = mention.form.list_index
+            if active[index] and name in self._lists[index].fields:
+                candidates.setdefault(index, _Candidates()).mentions.append(mention)
+
+    def _bare_counts(self, scan: _FieldScan, mention: Mention) -> bool:
+        """Whether a bare surname stands alone, not as part of someone else's name."""
+        return mention.anchor not in scan.named and not names_someone_else(
+            scan.text, mention.first, self._given_cores
+        )
+
+    def _list_hits(self, index: int, found: _Candidates, scans: list[_FieldScan]) -> list[Hit]:
+        wl = self._lists[index]
+        if wl.fields != self._fields:
+            scans = [scan for scan in scans if scan.text.name in wl.fields]
+        present: set[int] = set()
+        if wl.gated:
+            present.update(term for scan in scans for term in scan.terms)
+            if not wl.require <= present or wl.exclude & present:
+                return []
+        hits = [
+            _hit(wl.spec, "keyword", keyword, text, first, last, "keyword")
+            for keyword, text, first, last in found.keywords
+        ]
+        if wl.near:
+            hits.extend(self._near_hits(wl, scans))
+        if found.mentions:
+            hits.extend(self._person_hits(wl, index, found.mentions, scans, present))
+        return hits
+
+    def _person_hits(
+        self,
+        wl: _CompiledList,
+        list_index: int,
+        mentions: list[Mention],
+        scans: list[_FieldScan],
+        present: set[int],
+    ) -> list[Hit]:
+        """Hits for the people of one list: identifying mentions, then bare surnames.
+
+        A bare surname counts when the same person is identified elsewhere in the
+        entry (in a searched field), or anywhere if the person has match_surname_alone.
+        """
+        silenced = {person for person, terms in wl.silencers if terms & present}
+        by_person: dict[int, list[Mention]] = {}
+        for mention in mentions:
+            person = mention.form.person
+            if person not in silenced and not _excluded(wl.people[person], mention):
+                by_person.setdefault(person, []).append(mention)
+        identified = {
+            person for person, found in by_person.items() if any(m.identifies for m in found)
+        }
+        if identified:
+            for scan in scans:
+                for group, anchor in scan.surnames:
+                    for form in group.forms:
+                        if (
+                            form.list_index != list_index
+                            or form.person not in identified
+                            or form.surname_alone
+                        ):
+                            continue
+                        bare = surname_mention(form, scan.text, anchor)
+                        if (
+                            bare is not None
+                            and self._bare_counts(scan, bare)
+                            and not _excluded(wl.people[form.person], bare)
+                        ):
+                            by_person[form.person].append(bare)
+        hits: list[Hit] = []
+        for person, found in by_person.items():
+            name = wl.people[person].spec.name
+            for mention in without_overlaps(found):
+                start, end = mention.span()
+                hits.append(
+                    _make_hit(wl.spec, "person", name, mention.field, start, end, mention.variant)
+                )
+        return hits
+
+    def _near_hits(self, wl: _CompiledList, scans: list[_FieldScan]) -> list[Hit]:
+        return [
+            _hit(wl.spec, "keyword", rule.label, scan.text, first, last, "near")
+            for rule in wl.near
+            for scan in scans
+            for first, last in scan.near_spans(rule)
+        ]
+
+
+def _excluded(person: CompiledPerson, mention: Mention) -> bool:
+    return any(
+        exclusion.covers(mention.field.keys, mention.anchor) is not None
+        for exclusion in person.exclusions
+    )
+
+
+def _field_rank(name: str) -> tuple[int, str]:
+    return _FIELD_ORDER.get(name, len(_FIELD_ORDER)), name
+
+
+def _hit(
+    wl: WatchlistSpec,
+    kind: MatchKind,
+    term: str,
+    text: FoldedText,
+    first: int,
+    last: int,
+    variant: str,
+) -> Hit:
+    start, end = text.span(first, last)
+    return _make_hit(wl, kind, term, text, start, end, variant)
+
+
+def _make_hit(
+    wl: WatchlistSpec,
+    kind: MatchKind,
+    term: str,
+    text: FoldedText,
+    start: int,
+    end: int,
+    variant: str,
+) -> Hit:
+    # Positional arguments: this runs for every hit and keyword calls cost more.
+    return Hit(
+        wl.id,
+        kind,
+        term,
+        text.text[start:end],
+        text.name,
+        start,
+        end,
+        text.snippet(start, end),
+        variant,
+        SCORES[variant],
+    )
+
+
+_TermIds = Callable[[str], int]
+"""Registers a configured term and returns its id."""
+
+
+def compile_matcher(watchlists: Sequence[WatchlistSpec]) -> Matcher:
+    """Fold every name and term of every watch list into one automaton.
+
+    Raises ConfigError, naming the watch list, when a name or term has nothing
+    to match (only punctuation, say) or a prefix term is too short.
+    """
+    with _collector_paused():
+        return _compile(watchlists)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small objects.
+
+    Compiling 100,000 people creates over a million objects and no cycles; the
+    collector would rescan the growing heap again and again (compile was twice
+    as slow with it on). One collection at the end moves them all to the oldest
+    generation at once; otherwise the first documents matched would pay for it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            gc.collect()
+
+
+def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
+    patterns: dict[str, list[SurnameGroup | int]] = {}
+    term_ids: dict[Term, int] = {}
+    groups: dict[tuple[str, str], SurnameGroup] = {}
+    keyword_users: dict[int, list[tuple[int, str]]] = {}
+    given_cores = {given_name_core(TOKEN_KEYS[name]) for name in GIVEN_NAMES}
+
+    def term_id(text: str) -> int:
+        term = parse_term(text)
+        if term not in term_ids:
+            term_ids[term] = len(term_ids)
+            patterns.setdefault(term.pattern, []).append(term_ids[term])
+        return term_ids[term]
+
+    def add_form(form: NameForm) -> None:
+        for stem, stem_class in form.surname[-1].stems:
+            group = groups.get((stem, stem_class.name))
+            if group is None:
+                group = groups[stem, stem_class.name] = SurnameGroup(stem, stem_class)
+                patterns.setdefault(" " + stem, []).append(group)
+            group.add(form)
+        given_cores.update(core for part in form.given for core in part.cores)
+
+    lists: list[_CompiledList] = []
+    for index, spec in enumerate(watchlists):
+        try:
+            compiled = _compile_list(index, spec, term_id)
+        except ValueError as error:
+            problem = ConfigProblem(
+                path="", line=None, where=f"watchlists[{index}] ({spec.id})", message=str(error)
+            )
+            raise ConfigError([problem]) from error
+        lists.append(compiled)
+        for person in compiled.people:
+            for form in person.forms:
+                add_form(form)
+        for term, keyword in compiled.keywords:
+            keyword_users.setdefault(term, []).append((index, keyword))
+    automaton = (
+        ahocorasick_rs.BytesAhoCorasick(
+            [pattern.encode() for pattern in patterns],
+            implementation=_automaton_kind(len(patterns)),
+        )
+        if patterns
+        else None
+    )
+    return Matcher(
+        automaton,
+        tuple(tuple(payload) for payload in patterns.values()),
+        tuple(lists),
+        tuple(term_ids),
+        {term: tuple(users) for term, users in keyword_users.items()},
+        frozenset(given_cores),
+    )
+
+
+_DFA_MAX_PATTERNS: Final = 100_000
+
+
+def _automaton_kind(patterns: int) -> ahocorasick_rs.Implementation:
+    """A DFA scans about a quarter faster; past ~100,000 patterns its memory grows too much."""
+    if patterns <= _DFA_MAX_PATTERNS:
+        return ahocorasick_rs.Implementation.DFA
+    return ahocorasick_rs.Implementation.ContiguousNFA
+
+
+def _compile_list(list_index: int, spec: WatchlistSpec, term_id: _TermIds) -> _CompiledList:
+    people = tuple(
+        compile_person(list_index, index, person) for index, person in enumerate(spec.people)
+    )
+    near = tuple(
+        _NearRule(
+            first=term_id(rule.terms[0]),
+            second=term_id(rule.terms[1]),
+            within=rule.within,
+            label=f"{rule.terms[0]} ~{rule.within}~ {rule.terms[1]}",
+        )
+        for rule in spec.near
+    )
+    silencers = tuple(
+        (index, frozenset(term_id(phrase) for phrase in person.entry_exclusions))
+        for index, person in enumerate(people)
+        if person.entry_exclusions
+    )
+    keywords: dict[int, str] = {}
+    for keyword in spec.keywords:
+        keywords.setdefault(term_id(keyword), keyword)
+    return _CompiledList(
+        spec=spec,
+        people=people,
+        keywords=tuple(keywords.items()),
+        require=frozenset(term_id(term) for term in spec.require),
+        exclude=frozenset(term_id(term) for term in spec.exclude),
+        near=near,
+        silencers=silencers,
+        fields=frozenset(spec.fields),
+        languages=frozenset(_language(code) for code in spec.languages),
+        feeds=frozenset(spec.feeds),
+        gated=bool(spec.require or spec.exclude or silencers),
+    )

@@ -1,0 +1,239 @@
+# ruff: noqa: RUF003 -- Cyrillic and other look-alike letters are the point here
+"""Turn a configured person (name, aliases, exclude phrases) into folded name forms.
+
+A name form is one way of writing the person: given-name words and surname
+words, each folded to keys. The canonical name and every alias give one form
+each; matching then tries normal order, reversed order, initials and the bare
+surname against every form (see `engine`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+from worker.types import PersonSpec
+
+from .endings import StemClass, given_name_core, is_patronymic, matches_given_name, split_stem
+from .folding import TOKEN_KEYS, tokens_of
+
+_LATIN_LETTER: Final = re.compile(r"[a-zA-Z]")
+_SPELLING_ALTERNATES: Final = (
+    (re.compile(r"[xX]"), "kh"),  # Uzbek Latin x = х (Xolmatov = Холматов)
+    (re.compile(r"[cC](?![hHkKzZ])"), "ts"),  # ISO 9 / Balkan c = ц (Cvetkov = Цветков)
+    (re.compile(r"[jJ](?=[aeiouAEIOU])"), "y"),  # German/ISO j = й (Ilja, Jurij)
+)
+"""Latin letters that are ambiguous in a configured spelling; both readings are searched."""
+
+
+def spelling_keys(word: str) -> tuple[str, ...]:
+    """The key of a configured word, then the keys of its other plausible readings.
+
+    Text is folded one way only (x → ks, c → k, j → ж), so the configured
+    spelling carries the alternatives: "Xolmatov" is searched as ksolmatov and
+    as holmatov, which is how Холматов folds.
+    """
+    primary = TOKEN_KEYS[word]
+    keys = [primary]
+    if _LATIN_LETTER.search(word):
+        readings = {word}
+        for pattern, replacement in _SPELLING_ALTERNATES:
+            readings |= {pattern.sub(replacement, reading) for reading in readings}
+        keys.extend(sorted({TOKEN_KEYS[reading] for reading in readings} - {primary}))
+    return tuple(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class SurnamePart:
+    """One token of a surname: the stems it is searched by and the endings each allows."""
+
+    stems: tuple[tuple[str, StemClass], ...]
+
+    def ending_of(self, token_key: str) -> str | None:
+        """The case ending a text token adds to this part, or None if it is another word."""
+        for stem, stem_class in self.stems:
+            if token_key.startswith(stem):
+                rest = token_key[len(stem) :]
+                if rest in stem_class.endings:
+                    return rest
+        return None
+
+    def is_nominative(self, token_key: str) -> bool:
+        """Whether a token has the configured (uninflected) form of this part."""
+        return any(token_key == stem + stem_class.nominative for stem, stem_class in self.stems)
+
+
+@dataclass(frozen=True, slots=True)
+class GivenPart:
+    """One token of a given name, with the initials that may stand for it."""
+
+    keys: tuple[str, ...]
+    cores: tuple[str, ...]
+    initials: frozenset[str]
+
+    def accepts(self, token_key: str) -> bool:
+        return any(matches_given_name(core, token_key) for core in self.cores)
+
+    def accepts_initial(self, token_key: str) -> bool:
+        return token_key in self.initials
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NameForm:
+    """One spelling of the name of one person of one watch list (compared by identity)."""
+
+    list_index: int
+    person: int
+    """Index of the person in its watch list."""
+    given: tuple[GivenPart, ...]
+    """Empty for a one-word name, which then matches on its own."""
+    surname: tuple[SurnamePart, ...]
+    is_alias: bool
+    surface: tuple[str, ...]
+    """The configured words, case-folded, to tell an exact mention from a variant."""
+    surname_alone: bool
+    """The person's match_surname_alone: a bare surname counts even without the full name."""
+
+
+@lru_cache(maxsize=100_000)
+def _surname_part(token: str) -> SurnamePart:
+    stems = (split_stem(key, token) for key in spelling_keys(token))
+    return SurnamePart(stems=tuple(dict.fromkeys(stems)))
+
+
+@lru_cache(maxsize=100_000)
+def _given_part(token: str) -> GivenPart:
+    keys = spelling_keys(token)
+    initials = {key[:length] for key in keys for length in (1, 2, 3) if len(key) > length}
+    initials.add(TOKEN_KEYS[token[0]])
+    return GivenPart(
+        keys=keys,
+        cores=tuple(dict.fromkeys(given_name_core(key) for key in keys)),
+        initials=frozenset(initials - {""}),
+    )
+
+
+@lru_cache(maxsize=100_000)
+def _given_parts(tokens: tuple[str, ...]) -> tuple[GivenPart, ...]:
+    """Shared across people: the same given names recur thousands of times."""
+    return tuple(map(_given_part, tokens))
+
+
+@lru_cache(maxsize=100_000)
+def _surname_parts(tokens: tuple[str, ...]) -> tuple[SurnamePart, ...]:
+    return tuple(map(_surname_part, tokens))
+
+
+def split_name(name: str) -> tuple[list[str], list[str]]:
+    """Given-name words and surname words of a configured name.
+
+    "Given Surname" is assumed; "Surname, Given" when there is a comma, and
+    "Surname Given Patronymic" (the Russian official order) when the last of
+    three or more words is a patronymic, which is then dropped.
+    """
+    if "," in name:
+        surname, _, given = name.partition(",")
+        return given.split(), surname.split()
+    words = name.split()
+    if len(words) >= 3 and is_patronymic(TOKEN_KEYS[words[-1]]):
+        return words[1:-1], words[:1]
+    return words[:-1], words[-1:]
+
+
+def name_form(
+    list_index: int, person: int, spec: PersonSpec, name: str, *, is_alias: bool
+) -> NameForm | None:
+    """The folded form of one configured spelling, or None if it has no words."""
+    given_words, surname_words = split_name(name)
+    given = _given_parts(tuple(token for word in given_words for token in tokens_of(word)))
+    surname = _surname_parts(tuple(token for word in surname_words for token in tokens_of(word)))
+    if not surname:
+        return None
+    surface = tuple(token.casefold() for token in tokens_of(name))
+    return NameForm(
+        list_index=list_index,
+        person=person,
+        given=given,
+        surname=surname,
+        is_alias=is_alias,
+        surface=surface,
+        surname_alone=spec.match_surname_alone,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PersonExclusion:
+    """A person-level exclude phrase that contains the surname ("Askarov Street").
+
+    It suppresses only the mentions it covers: the phrase is laid over the text
+    so that its surname word sits on the mention's surname.
+    """
+
+    cores: tuple[str, ...]
+    """Given-name-style cores of the phrase words, compared loosely (улица/улице)."""
+    anchor_positions: tuple[int, ...]
+    """Positions in the phrase of words that are the watched surname."""
+
+    def covers(self, keys: list[str], anchor: int) -> int | None:
+        """Index of the first text token of the phrase around `anchor`, if it is there."""
+        for position in self.anchor_positions:
+            start = anchor - position
+            if start < 0 or start + len(self.cores) > len(keys):
+                continue
+            if all(
+                index == position or matches_given_name(core, keys[start + index])
+                for index, core in enumerate(self.cores)
+            ):
+                return start
+        return None
+
+
+def person_exclusion(phrase: str, forms: list[NameForm]) -> PersonExclusion | None:
+    """The phrase as an around-the-mention exclusion, or None if it lacks the surname."""
+    keys = [TOKEN_KEYS[token] for token in tokens_of(phrase)]
+    anchors = tuple(
+        index
+        for index, key in enumerate(keys)
+        if any(form.surname[-1].ending_of(key) is not None for form in forms)
+    )
+    if not anchors:
+        return None
+    return PersonExclusion(
+        cores=tuple(given_name_core(key) for key in keys), anchor_positions=anchors
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPerson:
+    """A watched person ready for matching."""
+
+    spec: PersonSpec
+    forms: tuple[NameForm, ...]
+    exclusions: tuple[PersonExclusion, ...]
+    entry_exclusions: tuple[str, ...]
+    """Exclude phrases without the surname: any occurrence in the entry silences the person."""
+
+
+def compile_person(list_index: int, index: int, spec: PersonSpec) -> CompiledPerson:
+    """Fold a configured person; raises ValueError if its name has no words."""
+    canonical = name_form(list_index, index, spec, spec.name, is_alias=False)
+    if canonical is None:
+        raise ValueError(f"person {spec.id!r}: name {spec.name!r} has no words to match")
+    aliases = (name_form(list_index, index, spec, alias, is_alias=True) for alias in spec.aliases)
+    forms = [canonical, *(form for form in aliases if form is not None)]
+    exclusions: list[PersonExclusion] = []
+    entry_exclusions: list[str] = []
+    for phrase in spec.exclude:
+        exclusion = person_exclusion(phrase, forms)
+        if exclusion is not None:
+            exclusions.append(exclusion)
+        elif tokens_of(phrase):
+            entry_exclusions.append(phrase)
+    return CompiledPerson(
+        spec=spec,
+        forms=tuple(forms),
+        exclusions=tuple(exclusions),
+        entry_exclusions=tuple(entry_exclusions),
+    )
