@@ -48,7 +48,10 @@ pytest: install-test
 test: lint typecheck pytest
 
 bench: install-test
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_matching.py
+	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/deliveries.py 500
 
 clean:
 	rm -rf $(VENV) data/demo.db* .pytest_cache .mypy_cache .ruff_cache

@@ -133,13 +133,20 @@ def redis_server_url() -> Iterator[str]:
 
 @pytest.fixture
 def redis_url(redis_server_url: str) -> Iterator[str]:
-    """A Redis database number of its own for each test (flushed before and after)."""
+    """A Redis database number of its own for each test (flushed before and after).
+
+    The number comes from a counter in database 0, so consecutive tests, and test
+    runs on the same server at the same time, do not share queues: a worker left
+    over from one test can never take another test's tasks.
+    """
     import redis
 
     base = redis_server_url.rstrip("/")
     if base.count("/") > 2:
         base = base.rsplit("/", 1)[0]
-    db = 1 + (os.getpid() % 14)
+    counter = redis.Redis.from_url(f"{base}/0")
+    db = 1 + int(counter.incr("rightswatch:tests:next-db")) % 15
+    counter.close()
     url = f"{base}/{db}"
     client = redis.Redis.from_url(url)
     client.flushdb()

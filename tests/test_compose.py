@@ -74,6 +74,22 @@ def stack(tmp_path: Path) -> Iterator[tuple[Callable[..., subprocess.CompletedPr
         logs = compose("logs", check=False, timeout=120)
         (tmp_path / "compose.log").write_text(logs.stdout + logs.stderr)
         compose("down", "-v", "-t", "5", check=False, timeout=300)
+        remove_leftovers(project)
+
+
+def remove_leftovers(project: str) -> None:
+    """`down` can miss containers added by `--scale`: remove everything labelled with the project."""
+    label = f"label=com.docker.compose.project={project}"
+    ids = subprocess.run(
+        [engine(), "ps", "-a", "-q", "--filter", label], capture_output=True, text=True
+    ).stdout.split()
+    if ids:
+        subprocess.run([engine(), "rm", "-f", *ids], capture_output=True, timeout=120)
+    volumes = subprocess.run(
+        [engine(), "volume", "ls", "-q", "--filter", label], capture_output=True, text=True
+    ).stdout.split()
+    if volumes:
+        subprocess.run([engine(), "volume", "rm", "-f", *volumes], capture_output=True, timeout=120)
 
 
 def hooks(fixture_dir: Path) -> list[dict[str, object]]:
@@ -94,12 +110,15 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 def publish(fixture_dir: Path, guids: list[str]) -> None:
     names = {"a": "Azimjan Askarov", "b": "Tolekan Ismailova", "c": "Azimjan Askarov"}
+    stories = {
+        "a1": "at a press conference in Bishkek on Monday morning",
+        "b2": "by lawyers who filed an appeal with the Supreme Court",
+        "c3": "in a letter signed by forty organisations across Central Asia",
+        "b4": "during a hearing that was closed to observers and journalists",
+    }
+    # Distinct texts: near-identical reports would rightly be merged into one story.
     items = [
-        {
-            "guid": g,
-            "title": f"Report {g}",
-            "description": f"{names[g[0]]} was named in report {g}.",
-        }
+        {"guid": g, "title": f"Report {g}", "description": f"{names[g[0]]} was named {stories[g]}."}
         for g in guids
     ]
     partial = fixture_dir / "feed.xml.part"

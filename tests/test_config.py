@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import WEBHOOK_SECRET
 from worker.config import load_config, parse_duration
 from worker.errors import ConfigError
 
@@ -194,7 +195,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def test_check_config_cli_reports_and_exits_1(write_config: Callable[..., Path]) -> None:
     path = write_config(EXAMPLE.replace("feeds: [iphr]", "feeds: [iphr, hrw]"))
     result = run_cli(
-        "check-config", str(path), env={"CASE_TRACKER_WEBHOOK_SECRET": "whsec_x", "PATH": ""}
+        "check-config", str(path), env={"CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET, "PATH": ""}
     )
     assert result.returncode == 1
     assert f"{path}:15: watchlists[0].feeds[1]: unknown feed 'hrw'" in result.stderr.splitlines()
@@ -203,7 +204,7 @@ def test_check_config_cli_reports_and_exits_1(write_config: Callable[..., Path])
 
 def test_check_config_cli_on_a_valid_file(write_config: Callable[..., Path]) -> None:
     path = write_config(EXAMPLE)
-    result = run_cli("check-config", str(path), env={"CASE_TRACKER_WEBHOOK_SECRET": "whsec_x"})
+    result = run_cli("check-config", str(path), env={"CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
         f"{path}: OK: 1 feeds, 1 watch lists (3 people, 2 keywords), 2 subscribers"

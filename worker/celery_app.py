@@ -11,6 +11,7 @@ longest single task.
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 
 from worker.settings import load_settings
 
@@ -42,6 +43,11 @@ app.conf.update(
             "task": "rightswatch.sweep",
             "schedule": _settings.beat_interval,
             "options": {"expires": _settings.beat_interval},
+        },
+        "purge": {
+            "task": "rightswatch.purge",
+            "schedule": crontab(hour=3, minute=17),
+            "options": {"expires": 3600},
         },
     },
 )

@@ -16,7 +16,16 @@ from types import FrameType
 
 import click
 
-from worker import __version__
+from worker import __version__, logs, metrics, redaction
+from worker.cli_api import api_command
+from worker.cli_deliveries import deliveries_command
+from worker.cli_feeds import feeds_command
+from worker.cli_security import (
+    audit_command,
+    generate_key_command,
+    purge_command,
+    rotate_key_command,
+)
 from worker.config import load_config, summary
 from worker.errors import ConfigError, RightswatchError
 from worker.settings import Settings, load_settings
@@ -42,11 +51,8 @@ def _settings(config_path: Path | None) -> Settings:
 def _setup_logging(settings: Settings, default: str | None = None) -> None:
     explicit = "RIGHTSWATCH_LOG_LEVEL" in settings.environ
     level = settings.log_level if explicit or default is None else default
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(level, settings.log_format)
+    redaction.install(settings)
 
 
 def _print_problems(error: ConfigError) -> None:
@@ -115,6 +121,7 @@ def run(config_path: Path | None, once: bool) -> None:
 
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
+        metrics.serve(settings)
         click.echo(
             f"rightswatch {__version__} running with {settings.config_path} on "
             f"{runtime.engine.url.render_as_string(hide_password=True)}; Ctrl-C stops it",
@@ -171,6 +178,9 @@ def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple
         runtime.wait_for_schema()
     finally:
         runtime.close()
+    if settings.metrics_port is not None:
+        metrics.enable_multiprocess(settings.metrics_dir)
+        metrics.serve(settings, multiprocess=True)
     argv = ["worker", f"--loglevel={settings.log_level}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
@@ -225,6 +235,13 @@ def _register_optional_commands() -> None:
 
 
 _register_optional_commands()
+cli.add_command(deliveries_command)
+cli.add_command(api_command)
+cli.add_command(feeds_command)
+cli.add_command(purge_command)
+cli.add_command(generate_key_command)
+cli.add_command(rotate_key_command)
+cli.add_command(audit_command)
 
 
 def main() -> None:

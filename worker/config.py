@@ -8,6 +8,8 @@ feed 'hrw'``), all at once, so an operator fixes a file in one pass.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 from collections.abc import Mapping
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -29,16 +32,20 @@ from pydantic import (
     model_validator,
 )
 
+from worker.digest import Frequency, parse_deliver_at, zone
 from worker.errors import ConfigError, ConfigProblem
+from worker.pgp import check_public_key
+from worker.proxy import check_proxy_url
 from worker.types import FIELD_NAMES, FieldName, NearSpec, PersonSpec, WatchlistSpec
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def parse_duration(value: object) -> timedelta:
+def parse_duration(value: object, *, allow_zero: bool = False) -> timedelta:
     """Accept ``90`` (seconds), ``"30s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1w"``."""
     if isinstance(value, timedelta):
         return value
@@ -50,12 +57,17 @@ def parse_duration(value: object) -> timedelta:
         seconds = float(m.group(1)) * _UNIT_SECONDS[(m.group(2) or "s").lower()]
     else:
         raise ValueError(f"expected a duration such as 15m, 2h or 1d, got {value!r}")
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError("a duration must be positive")
     return timedelta(seconds=seconds)
 
 
+def _parse_duration_or_zero(value: object) -> timedelta:
+    return parse_duration(value, allow_zero=True)
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+DurationOrZero = Annotated[timedelta, BeforeValidator(_parse_duration_or_zero)]
 
 
 def _check_id(value: str) -> str:
@@ -92,6 +104,22 @@ def _check_http_url(value: str, *, allow_file: bool) -> str:
     return value
 
 
+NEUTRAL_USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"
+"""``user_agent: neutral``: the User-Agent of Tor Browser, shared by many, naming no one."""
+
+
+def _user_agent(value: str) -> str:
+    if value.lower() == "neutral":
+        return NEUTRAL_USER_AGENT
+    if not value.isprintable():
+        raise ValueError("a User-Agent must be printable text on one line")
+    return value
+
+
+ProxyUrl = Annotated[str, AfterValidator(check_proxy_url)]
+UserAgent = Annotated[str, AfterValidator(_user_agent)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -100,6 +128,31 @@ class Defaults(_Model):
     """Settings that apply to every feed unless the feed says otherwise."""
 
     poll_interval: Duration = timedelta(minutes=15)
+    min_poll_interval: Duration = timedelta(minutes=5)
+    """Adaptive polling never goes below this (nor below the feed's own poll_interval)."""
+    max_poll_interval: Duration = timedelta(hours=6)
+    """Adaptive polling and server hints never go above this (nor above poll_interval)."""
+    max_backoff: Duration = timedelta(hours=24)
+    """Longest wait between tries of a failing feed: failing feeds are never given up on."""
+    stale_after: Duration | None = None
+    """No new entry for this long makes a feed stale; unset: from the feed's own rhythm."""
+    failure_alert_after: int = Field(default=5, ge=1, le=1000)
+    """Consecutive failures before the operators are told."""
+    host_concurrency: int = Field(default=2, ge=1, le=100)
+    """Requests in flight at once to one host, across all workers."""
+    host_delay: DurationOrZero = timedelta(seconds=1)
+    """Minimum time between two requests to the same host."""
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    story_window: Duration = timedelta(days=7)
+    """Reports seen in several feeds within this window are one story (one alert)."""
+    story_hold: DurationOrZero = timedelta(0)
+    """Delay before an alert is sent, so copies polled meanwhile are named in it."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Defaults:
+        if self.min_poll_interval > self.max_poll_interval:
+            raise ValueError("min_poll_interval is longer than max_poll_interval")
+        return self
 
 
 class FeedConfig(_Model):
@@ -107,7 +160,14 @@ class FeedConfig(_Model):
     title: NonEmptyStr | None = None
     url: str
     poll_interval: Duration | None = None
+    min_poll_interval: Duration | None = None
+    max_poll_interval: Duration | None = None
+    stale_after: Duration | None = None
     enabled: bool = True
+    proxy: ProxyUrl | None = None
+    """Instead of ``fetch.proxy``: http://, https:// or socks5h:// (DNS through the proxy)."""
+    user_agent: UserAgent | None = None
+    """Instead of ``fetch.user_agent``; ``neutral`` for a common browser's."""
 
     @field_validator("url")
     @classmethod
@@ -133,6 +193,10 @@ class WatchlistConfig(_Model):
     title: NonEmptyStr
     description: str | None = None
     public: bool = False
+    """Listed by the API's GET /watchlists, so anyone may subscribe to it."""
+    show_people: bool = False
+    """Also list the people's names publicly (off: names of defenders under threat are
+    sensitive)."""
     people: tuple[PersonConfig, ...] = ()
     keywords: tuple[NonEmptyStr, ...] = ()
     require: tuple[NonEmptyStr, ...] = ()
@@ -149,7 +213,7 @@ class WatchlistConfig(_Model):
         return self
 
 
-Channel = Literal["email", "webhook", "console", "outbox"]
+Channel = Literal["email", "webhook", "console", "outbox", "apprise"]
 
 
 class SubscriberConfig(_Model):
@@ -159,8 +223,39 @@ class SubscriberConfig(_Model):
     secret_env: str | None = None
     console: bool = False
     outbox: str | None = None
+    apprise: str | None = None
+    """An Apprise URL (signal://, matrix://, tgram://, ntfy://…); ${VAR} is read from the env."""
     watchlists: tuple[Id, ...] = Field(min_length=1)
     enabled: bool = True
+    frequency: Frequency = "immediate"
+    deliver_at: str = "08:00"
+    """Local time digests go out ("08:00"; "mon 08:00" for weekly; hourly uses the minute)."""
+    timezone: str = "UTC"
+    security_phrase: NonEmptyStr | None = None
+    """Chosen by the subscriber, printed at the top of every alert and digest, so the
+    recipient can tell a real alert from a lure dressed up as one."""
+    pgp_key: str | None = None
+    """OpenPGP public key (armoured, or a file path relative to this file): e-mails to
+    this subscriber are encrypted to it."""
+
+    @field_validator("deliver_at")
+    @classmethod
+    def _deliver_at(cls, value: str) -> str:
+        parse_deliver_at(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @field_validator("apprise")
+    @classmethod
+    def _apprise(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z][a-z0-9+.-]*://\S+$", value, re.IGNORECASE):
+            raise ValueError("invalid Apprise URL: expected scheme://…, e.g. ntfy://ntfy.sh/topic")
+        return value
 
     @field_validator("email")
     @classmethod
@@ -190,7 +285,7 @@ class SubscriberConfig(_Model):
         if len(channels) != 1:
             found = ", ".join(channels) or "none"
             raise ValueError(
-                "a subscriber needs exactly one of email, webhook, console, outbox "
+                "a subscriber needs exactly one of email, webhook, console, outbox, apprise "
                 f"(found: {found})"
             )
         if self.webhook is not None and self.secret_env is None:
@@ -200,6 +295,8 @@ class SubscriberConfig(_Model):
             )
         if self.secret_env is not None and self.webhook is None:
             raise ValueError("secret_env only applies to webhook subscribers")
+        if self.pgp_key is not None and self.email is None:
+            raise ValueError("pgp_key only applies to e-mail subscribers")
         return self
 
     def channels(self) -> list[Channel]:
@@ -212,6 +309,8 @@ class SubscriberConfig(_Model):
             found.append("console")
         if self.outbox is not None:
             found.append("outbox")
+        if self.apprise is not None:
+            found.append("apprise")
         return found
 
     @property
@@ -221,17 +320,64 @@ class SubscriberConfig(_Model):
     @property
     def address(self) -> str:
         """Where alerts go: e-mail address, webhook URL, outbox folder or "console"."""
-        return self.email or self.webhook or self.outbox or "console"
+        return self.email or self.webhook or self.outbox or self.apprise or "console"
+
+
+class OperatorConfig(SubscriberConfig):
+    """Told when a feed fails, goes stale or gone, and when it recovers.
+
+    The channel keys of a subscriber; watch lists and digest settings do not apply.
+    """
+
+    watchlists: tuple[Id, ...] = ()
+
+    @model_validator(mode="after")
+    def _no_subscription_keys(self) -> OperatorConfig:
+        given = self.model_fields_set & {"watchlists", "frequency", "deliver_at", "timezone"}
+        if given:
+            raise ValueError(f"an operator has no {', '.join(sorted(given))}")
+        return self
+
+
+class RetentionConfig(_Model):
+    """How long rows are kept (unset: forever); the nightly purge deletes older ones."""
+
+    entries: Duration | None = None
+    matches: Duration | None = None
+    deliveries: Duration | None = None
+    fetch_history: Duration | None = None
+    """Feed-health messages to operators and the API's rate-limit windows."""
+
+
+class FetchConfig(_Model):
+    """How feeds are fetched, so that polling does not reveal the monitor."""
+
+    proxy: ProxyUrl | None = None
+    """Every feed's requests go through this proxy (e.g. Tor: socks5h://127.0.0.1:9050)."""
+    require_proxy: bool = False
+    """A feed without a proxy (its own or this one) is a configuration error."""
+    user_agent: UserAgent | None = None
+    """Default User-Agent of the feeds (``neutral`` for a common browser's); unset: the
+    process-wide RIGHTSWATCH_USER_AGENT."""
 
 
 class Config(_Model):
+    fetch: FetchConfig = FetchConfig()
+    retention: RetentionConfig = RetentionConfig()
     defaults: Defaults = Defaults()
     feeds: tuple[FeedConfig, ...] = ()
     watchlists: tuple[WatchlistConfig, ...] = ()
     subscribers: tuple[SubscriberConfig, ...] = ()
+    operators: tuple[OperatorConfig, ...] = ()
 
     def feed(self, feed_id: str) -> FeedConfig:
         return next(f for f in self.feeds if f.id == feed_id)
+
+    def proxy(self, feed: FeedConfig) -> str | None:
+        return feed.proxy or self.fetch.proxy
+
+    def user_agent(self, feed: FeedConfig) -> str | None:
+        return feed.user_agent or self.fetch.user_agent
 
     def poll_interval(self, feed: FeedConfig) -> timedelta:
         return feed.poll_interval or self.defaults.poll_interval
@@ -371,7 +517,7 @@ def _cross_reference_problems(
     """Checks between sections, run on the raw data so they report alongside schema errors."""
     problems: list[tuple[Loc, str]] = []
     ids: dict[str, set[str]] = {}
-    for kind in ("feeds", "watchlists", "subscribers"):
+    for kind in ("feeds", "watchlists", "subscribers", "operators"):
         seen = ids.setdefault(kind, set())
         for i, item in _items(data, kind):
             item_id = item.get("id")
@@ -379,6 +525,18 @@ def _cross_reference_problems(
                 if item_id in seen:
                     problems.append(((kind, i, "id"), f"duplicate id {item_id!r}"))
                 seen.add(item_id)
+    fetch = data.get("fetch")
+    if isinstance(fetch, Mapping) and fetch.get("require_proxy") is True and not fetch.get("proxy"):
+        for fi, feed in _items(data, "feeds"):
+            url = feed.get("url")
+            if not feed.get("proxy") and not (isinstance(url, str) and url.startswith("file:")):
+                problems.append(
+                    (
+                        ("feeds", fi, "url"),
+                        "fetch.require_proxy is on but this feed has no proxy "
+                        "(set fetch.proxy or the feed's proxy)",
+                    )
+                )
     for wi, w in _items(data, "watchlists"):
         for fi, feed_id in _strings(w, "feeds"):
             if feed_id not in ids["feeds"]:
@@ -405,7 +563,48 @@ def _cross_reference_problems(
                     f"environment variable {secret_env} is not set (it holds the webhook secret)",
                 )
             )
+        elif isinstance(secret_env, str) and (bad := _bad_webhook_secret(environ[secret_env])):
+            problems.append((("subscribers", si, "secret_env"), f"{secret_env}: {bad}"))
+        apprise = s.get("apprise")
+        for name in _ENV_REF.findall(apprise) if isinstance(apprise, str) else ():
+            if not environ.get(name):
+                problems.append(
+                    (
+                        ("subscribers", si, "apprise"),
+                        f"environment variable {name} is not set (used in the Apprise URL)",
+                    )
+                )
+    for oi, operator in _items(data, "operators"):
+        secret_env = operator.get("secret_env")
+        if isinstance(secret_env, str) and not environ.get(secret_env):
+            problems.append(
+                (
+                    ("operators", oi, "secret_env"),
+                    f"environment variable {secret_env} is not set (it holds the webhook secret)",
+                )
+            )
     return problems
+
+
+def _bad_webhook_secret(value: str) -> str | None:
+    """Why a webhook secret variable is unusable, or None.
+
+    It holds one ``whsec_`` secret, or two separated by a space while secrets
+    are being rotated (every message is then signed with both).
+    """
+    secrets = value.split()
+    if not 1 <= len(secrets) <= 2:
+        return "expected one whsec_ secret, or two separated by a space during a rotation"
+    for secret in secrets:
+        if not secret.startswith("whsec_"):
+            return "a webhook secret must start with whsec_ (Standard Webhooks format)"
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except (binascii.Error, ValueError):
+            return "the part after whsec_ is not valid base64"
+        if not 24 <= len(key) <= 64:
+            return "a webhook secret must decode to between 24 and 64 bytes"
+    return None
 
 
 def parse_config(
@@ -461,6 +660,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> L
     except UnicodeDecodeError as e:
         raise ConfigError([ConfigProblem(str(path), None, "", "not UTF-8 text")]) from e
     config = _resolve_local_feeds(parse_config(text, str(path), environ), path.parent)
+    config = _resolve_pgp_keys(config, path)
     return LoadedConfig(config=config, path=path, version=hashlib.sha256(raw).hexdigest())
 
 
@@ -473,6 +673,33 @@ def _resolve_local_feeds(config: Config, base: Path) -> Config:
             feed = feed.model_copy(update={"url": (base / parts.path).resolve().as_uri()})
         feeds.append(feed)
     return config.model_copy(update={"feeds": tuple(feeds)})
+
+
+def _resolve_pgp_keys(config: Config, path: Path) -> Config:
+    """A ``pgp_key`` that is not an armoured key is a file (relative to the config's folder)."""
+    subscribers = []
+    problems = []
+    for index, subscriber in enumerate(config.subscribers):
+        key = subscriber.pgp_key
+        if key is not None and not key.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----"):
+            try:
+                armoured = (path.parent / key).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                loc = f"subscribers[{index}].pgp_key"
+                problems.append(ConfigProblem(str(path), None, loc, f"cannot read {key}: {e}"))
+                continue
+            subscriber = subscriber.model_copy(update={"pgp_key": armoured})
+        if subscriber.pgp_key is not None:
+            try:
+                check_public_key(subscriber.pgp_key)
+            except ValueError as e:
+                loc = f"subscribers[{index}].pgp_key"
+                problems.append(ConfigProblem(str(path), None, loc, str(e)))
+                continue
+        subscribers.append(subscriber)
+    if problems:
+        raise ConfigError(problems)
+    return config.model_copy(update={"subscribers": tuple(subscribers)})
 
 
 def summary(config: Config) -> str:

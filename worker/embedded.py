@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
-from worker import jobs
+from worker import jobs, retention
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class Summary:
 class EmbeddedService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._purged_on: date | None = None
 
     def prepare(self) -> None:
         """Create or upgrade the schema and mirror the config into it."""
@@ -47,7 +48,7 @@ class EmbeddedService:
     def run_once(self) -> Summary:
         """Poll every active feed now, then send every delivery that is due."""
         summary = Summary()
-        self._poll(jobs.active_feed_ids(self.runtime), summary)
+        self._poll(jobs.active_feed_ids(self.runtime), summary, hold=False)
         self._deliver_due(summary)
         return summary
 
@@ -59,20 +60,31 @@ class EmbeddedService:
             summary = Summary()
             self._poll(jobs.claim_due_feeds(self.runtime, now), summary, stop=stop)
             self._deliver_due(summary, stop=stop)
+            self._purge_daily()
             if summary.feeds_polled or summary.alerts_sent or summary.alerts_failed:
                 log.info("cycle: %s", summary.line())
             stop.wait(self.runtime.settings.beat_interval)
+
+    def _purge_daily(self) -> None:
+        """The embedded counterpart of the nightly Celery task: once per (UTC) day."""
+        today = self.runtime.clock().date()
+        if self._purged_on != today:
+            self._purged_on = today
+            retention.purge(self.runtime)
 
     def _poll(
         self,
         feed_ids: list[str],
         summary: Summary,
         stop: threading.Event | None = None,
+        hold: bool = True,
     ) -> None:
+        """Poll the feeds in turn (``hold=False``: every feed is polled before any alert
+        is sent, so copies of a story are grouped without the configured hold)."""
         for feed_id in feed_ids:
             if stop is not None and stop.is_set():
                 return
-            outcome = jobs.poll(self.runtime, feed_id)
+            outcome = jobs.poll(self.runtime, feed_id, hold=hold)
             if not outcome.polled:
                 continue
             summary.feeds_polled += 1
@@ -81,6 +93,8 @@ class EmbeddedService:
                 summary.failed_feeds.append(f"{feed_id}: {outcome.error}")
             summary.entries_new += outcome.new_entries
             summary.matches_new += len(outcome.new_match_ids)
+        for alert_id in jobs.due_operator_alerts(self.runtime):
+            jobs.send_operator_alert(self.runtime, alert_id)
 
     def _deliver_due(self, summary: Summary, stop: threading.Event | None = None) -> None:
         for delivery_id in jobs.overdue_deliveries(self.runtime, pending_grace=timedelta(0)):

@@ -65,11 +65,18 @@ class DeliveryError(RightswatchError):
     """An alert could not be delivered."""
 
     def __init__(
-        self, message: str, *, retryable: bool = True, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.status = status
+        """HTTP status or SMTP reply code, when the receiver answered."""
 
 
 class UnsafeDestinationError(DeliveryError):

@@ -7,11 +7,13 @@ called in-process.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from worker import logs, metrics, operators
 from worker.db import repo
 from worker.delivery import DeliveryOutcome, deliver
-from worker.pipeline import PollOutcome, poll_feed
+from worker.pipeline import PollOutcome, PollPolicy, poll_feed
 from worker.runtime import Runtime
 
 
@@ -25,25 +27,47 @@ def active_feed_ids(runtime: Runtime) -> list[str]:
         return repo.active_feed_ids(session)
 
 
-def poll(runtime: Runtime, feed_id: str, not_before: datetime | None = None) -> PollOutcome:
-    return poll_feed(
-        runtime.sessions,
-        feed_id,
-        fetcher=runtime.fetcher,
-        matcher=runtime.matcher(),
-        now=runtime.clock(),
-        not_before=not_before,
-    )
+def poll(
+    runtime: Runtime, feed_id: str, not_before: datetime | None = None, *, hold: bool = True
+) -> PollOutcome:
+    """Poll one feed; ``hold=False`` sends its alerts without the configured story hold."""
+    policy = PollPolicy.from_config(runtime.config().config, feed_id)
+    if not hold:
+        policy = replace(policy, story_hold=timedelta(0))
+    with logs.bind(feed_id=feed_id):
+        outcome = poll_feed(
+            runtime.sessions,
+            feed_id,
+            fetcher=runtime.fetcher,
+            matcher=runtime.matcher(),
+            now=runtime.clock(),
+            not_before=not_before,
+            policy=policy,
+        )
+    if outcome.polled:
+        with runtime.sessions() as session:
+            watchlists = repo.watchlists_of_matches(session, outcome.new_match_ids)
+        metrics.polled(outcome.failed, outcome.new_entries, watchlists)
+    return outcome
+
+
+def due_operator_alerts(runtime: Runtime) -> list[str]:
+    return operators.due_ids(runtime.sessions, runtime.clock())
+
+
+def send_operator_alert(runtime: Runtime, alert_id: str) -> str:
+    return operators.send(runtime.sessions, alert_id, settings=runtime.settings, now=runtime.clock)
 
 
 def send(runtime: Runtime, delivery_id: str) -> DeliveryOutcome:
-    return deliver(
-        runtime.sessions,
-        delivery_id,
-        notifiers=runtime.notifiers,
-        settings=runtime.settings,
-        now=runtime.clock,
-    )
+    with logs.bind(delivery_id=delivery_id):
+        return deliver(
+            runtime.sessions,
+            delivery_id,
+            notifiers=runtime.notifiers,
+            settings=runtime.settings,
+            now=runtime.clock,
+        )
 
 
 def overdue_deliveries(runtime: Runtime, pending_grace: timedelta | None = None) -> list[str]:

@@ -52,9 +52,9 @@ _BLOCK = frozenset(
 _SKIP = frozenset({"script", "style", "template", "noscript", "head", "title"})
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
-_INVISIBLE = dict.fromkeys(
-    [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF] + [c for c in range(32) if c not in (9, 10)]
-)
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0b-\x1f]+")
+"""Soft hyphens, zero-width characters, byte order marks and control characters (not tab,
+newline): deleted. A regular expression does this many times faster than str.translate."""
 
 
 class _TextExtractor(HTMLParser):
@@ -82,7 +82,7 @@ class _TextExtractor(HTMLParser):
 
 def clean_text(text: str) -> str:
     """NFC, no invisible characters, spaces collapsed, paragraphs kept."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip()

@@ -15,6 +15,7 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
+from worker import crypto
 from worker.config import LoadedConfig, load_config
 from worker.db import repo
 from worker.db.models import utcnow
@@ -30,6 +31,7 @@ from worker.matching import Matcher, compile_matcher
 from worker.notify.base import Notifier
 from worker.notify.email import EmailNotifier
 from worker.notify.local import ConsoleNotifier, OutboxNotifier
+from worker.notify.push import AppriseNotifier
 from worker.notify.webhook import WebhookNotifier
 from worker.settings import Settings
 
@@ -40,6 +42,7 @@ class Runtime:
     def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
         self.clock = clock
+        crypto.configure(settings.encryption_key, settings.encryption_old_keys)
         self._lock = threading.Lock()
         self._config: LoadedConfig | None = None
         self._config_mtime: float | None = None
@@ -64,12 +67,14 @@ class Runtime:
             "webhook": WebhookNotifier(self.settings),
             "console": ConsoleNotifier(),
             "outbox": OutboxNotifier(self.settings.smtp_from),
+            "apprise": AppriseNotifier(),
         }
 
     def migrate(self) -> None:
         """Wait for the database to answer, then bring its schema to the newest revision."""
         wait_until_ready(self.engine, self.settings.startup_wait, migrated=False)
         upgrade(self.engine)
+        crypto.warn_if_disabled()
 
     def wait_for_schema(self) -> None:
         wait_until_ready(self.engine, self.settings.startup_wait, migrated=True)

@@ -1,12 +1,23 @@
-"""When to poll a feed next. Pure arithmetic: time in, time out."""
+"""When to poll a feed next. Pure arithmetic: time in, time out.
+
+A feed is polled at its configured interval, adapted to how often it really
+publishes (the geometric mean of the two, so a busy feed is polled more often
+and a quiet one less), never sooner than its TTL or Cache-Control/Expires ask,
+always within the configured bounds. A failing feed backs off exponentially up
+to a cap and is never given up on; a Retry-After is honoured up to that cap.
+Every feed gets a stable offset of up to 10 % so feeds do not all fire at once.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import math
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 MAX_BACKOFF = timedelta(hours=24)
 JITTER_FRACTION = 0.1
+_RECENT_ENTRIES = 20
 
 
 def spread(key: str) -> float:
@@ -14,16 +25,59 @@ def spread(key: str) -> float:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") / 2**32
 
 
+def publish_interval(published: Iterable[datetime | None], now: datetime) -> timedelta | None:
+    """Average gap between the feed's recent entries, from their dates (None if unknown).
+
+    Dates in the future or repeated are ignored; fewer than three distinct
+    dates say nothing about a rhythm.
+    """
+    dates = sorted({d for d in published if d is not None and d <= now + timedelta(days=1)})
+    recent = dates[-_RECENT_ENTRIES:]
+    if len(recent) < 3:
+        return None
+    return (recent[-1] - recent[0]) / (len(recent) - 1)
+
+
+def adapted_interval(
+    interval: timedelta,
+    bounds: tuple[timedelta, timedelta],
+    published_every: timedelta | None = None,
+    not_before: timedelta | None = None,
+) -> timedelta:
+    """The interval for a healthy feed: its rhythm and the server's hints, within bounds.
+
+    ``bounds`` always stretch to include the configured ``interval``.
+    """
+    low, high = min(bounds[0], interval), max(bounds[1], interval)
+    delay = interval
+    if published_every is not None and published_every > timedelta(0):
+        seconds = math.sqrt(interval.total_seconds() * published_every.total_seconds())
+        delay = timedelta(seconds=seconds)
+    if not_before is not None:
+        delay = max(delay, not_before)
+    return min(max(delay, low), high)
+
+
 def next_poll(
-    now: datetime, interval: timedelta, consecutive_failures: int, feed_id: str
+    now: datetime,
+    interval: timedelta,
+    consecutive_failures: int,
+    feed_id: str,
+    *,
+    max_backoff: timedelta = MAX_BACKOFF,
+    retry_after: timedelta | None = None,
 ) -> datetime:
     """Next poll time: the interval (with a little jitter), doubled per failure up to a cap.
 
-    A failing feed is never given up on: after the cap it is retried once a day.
+    ``interval`` is the healthy interval (see :func:`adapted_interval`). A
+    failing feed is never given up on: after the cap it is retried once per
+    ``max_backoff``; a server's Retry-After moves the next try later, up to it.
     """
     if consecutive_failures > 0:
-        delay = min(interval * (1 << min(consecutive_failures, 20)), MAX_BACKOFF)
-        delay = max(delay, interval)
+        delay = min(interval * (1 << min(consecutive_failures, 20)), max_backoff)
+        delay = max(delay, min(interval, max_backoff))
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, max_backoff))
     else:
         delay = interval
     return now + delay + delay * JITTER_FRACTION * spread(feed_id)

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from worker import __version__
+from worker.crypto import parse_key
 from worker.errors import ConfigError
 
 DEFAULT_CONFIG = "config/rightswatch.yaml"
@@ -46,6 +47,22 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{name}: must be positive, got {raw!r}")
     return value
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{name}: expected a port number (1-65535), got {raw!r}")
+    return int(raw)
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise ConfigError(f"{name}: expected one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +107,38 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DkimSettings:
+    """DKIM signing of outgoing e-mail: the public key is published at
+    ``<selector>._domainkey.<domain>``."""
+
+    domain: str
+    selector: str
+    private_key: bytes = field(repr=False)
+    """PEM (RSA or Ed25519)."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DkimSettings | None:
+        domain = (env.get("RIGHTSWATCH_DKIM_DOMAIN") or "").strip()
+        selector = (env.get("RIGHTSWATCH_DKIM_SELECTOR") or "").strip()
+        pem = env.get("RIGHTSWATCH_DKIM_PRIVATE_KEY") or ""
+        if not pem and (path := env.get("RIGHTSWATCH_DKIM_PRIVATE_KEY_FILE")):
+            try:
+                pem = Path(path).read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as e:
+                raise ConfigError(f"RIGHTSWATCH_DKIM_PRIVATE_KEY_FILE: cannot read {path}") from e
+        if not (domain or selector or pem):
+            return None
+        if not (domain and selector and pem):
+            raise ConfigError(
+                "DKIM needs RIGHTSWATCH_DKIM_DOMAIN, RIGHTSWATCH_DKIM_SELECTOR and "
+                "RIGHTSWATCH_DKIM_PRIVATE_KEY (or _FILE) together"
+            )
+        if "PRIVATE KEY-----" not in pem:
+            raise ConfigError("RIGHTSWATCH_DKIM_PRIVATE_KEY: expected a PEM private key")
+        return cls(domain=domain, selector=selector, private_key=pem.encode())
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Process-wide settings; build one with :func:`load_settings`."""
 
@@ -113,12 +162,39 @@ class Settings:
     """A new delivery is left to its own task this long before the sweep re-enqueues it."""
     startup_wait: float = 120.0
     """Seconds a starting process waits for the database to come up and be migrated."""
+    delivery_lease: timedelta = timedelta(minutes=5)
+    """A claimed delivery whose sender died is taken back by the sweep after this."""
+    delivery_concurrency: int = 4
+    """At most this many deliveries to one destination are being sent at once."""
+    secret_key: str | None = field(default=None, repr=False)
+    """Derives per-subscriber unsubscribe tokens (RIGHTSWATCH_SECRET_KEY)."""
+    api_token: str | None = field(default=None, repr=False)
+    """Bearer token of the API's operator endpoints and /metrics (RIGHTSWATCH_API_TOKEN)."""
+    api_cors_origins: tuple[str, ...] = ()
+    """Origins allowed to call the API from a browser; none (CORS off) by default."""
+    api_trusted_proxies: str = "127.0.0.1"
+    """Addresses whose X-Forwarded-For is believed (the client address for rate limits)."""
+    metrics_port: int | None = None
+    """Port of the worker's (and `run`'s) Prometheus endpoint; unset: none."""
+    log_format: str = "text"
+    """text (one readable line) or json (one object a line, with the bound ids)."""
+    dkim: DkimSettings | None = None
+    """Sign outgoing mail (RIGHTSWATCH_DKIM_DOMAIN, _SELECTOR, _PRIVATE_KEY[_FILE])."""
+    encryption_key: bytes | None = field(default=None, repr=False)
+    """Encrypts sensitive fields at rest (RIGHTSWATCH_ENCRYPTION_KEY); None: plain text."""
+    encryption_old_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    """Earlier keys that still decrypt until `rotate-key` (RIGHTSWATCH_ENCRYPTION_OLD_KEYS)."""
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def embedded(self) -> bool:
         """No broker: the whole service runs in one process."""
         return self.broker_url is None
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where prefork workers' processes keep their Prometheus counters."""
+        return self.data_dir / "metrics"
 
     def secret(self, name: str) -> str | None:
         """Look up a secret named in the YAML (``secret_env``) without logging it."""
@@ -154,5 +230,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         poll_lease=timedelta(seconds=_number(env, "RIGHTSWATCH_POLL_LEASE", 600.0)),
         sweep_grace=timedelta(seconds=_number(env, "RIGHTSWATCH_SWEEP_GRACE", 60.0)),
         startup_wait=_number(env, "RIGHTSWATCH_STARTUP_WAIT", 120.0),
+        delivery_lease=timedelta(seconds=_number(env, "RIGHTSWATCH_DELIVERY_LEASE", 300.0)),
+        delivery_concurrency=int(_number(env, "RIGHTSWATCH_DELIVERY_CONCURRENCY", 4)),
+        secret_key=env.get("RIGHTSWATCH_SECRET_KEY") or None,
+        api_token=env.get("RIGHTSWATCH_API_TOKEN") or None,
+        api_cors_origins=tuple(
+            o.strip().rstrip("/")
+            for o in (env.get("RIGHTSWATCH_API_CORS_ORIGINS") or "").split(",")
+            if o.strip()
+        ),
+        api_trusted_proxies=env.get("RIGHTSWATCH_API_TRUSTED_PROXIES") or "127.0.0.1",
+        metrics_port=_port(env, "RIGHTSWATCH_METRICS_PORT"),
+        log_format=_choice(env, "RIGHTSWATCH_LOG_FORMAT", ("text", "json")),
+        dkim=DkimSettings.from_env(env),
+        encryption_key=parse_key(env["RIGHTSWATCH_ENCRYPTION_KEY"])
+        if (env.get("RIGHTSWATCH_ENCRYPTION_KEY") or "").strip()
+        else None,
+        encryption_old_keys=tuple(
+            parse_key(k, "RIGHTSWATCH_ENCRYPTION_OLD_KEYS")
+            for k in (env.get("RIGHTSWATCH_ENCRYPTION_OLD_KEYS") or "").split(",")
+            if k.strip()
+        ),
         environ=env,
     )

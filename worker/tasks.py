@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from celery.signals import task_postrun, task_prerun
 from sqlalchemy.exc import OperationalError
 
-from worker import jobs
+from worker import jobs, logs, retention
 from worker.celery_app import app
 from worker.runtime import Runtime
 from worker.settings import Settings, load_settings
@@ -20,6 +21,8 @@ from worker.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 _runtime: Runtime | None = None
 _settings: Settings | None = None
+task_prerun.connect(logs.task_started)
+task_postrun.connect(logs.task_finished)
 
 
 def configure(settings: Settings) -> None:
@@ -48,6 +51,8 @@ def poll_due_feeds() -> int:
     feed_ids = jobs.claim_due_feeds(rt, now)
     for feed_id in feed_ids:
         poll_feed.delay(feed_id, now.isoformat())
+    for alert_id in jobs.due_operator_alerts(rt):
+        operator_alert.delay(alert_id)
     return len(feed_ids)
 
 
@@ -64,7 +69,22 @@ def poll_feed(feed_id: str, claimed_at: str | None = None) -> int:
     outcome = jobs.poll(runtime(), feed_id, not_before=not_before)
     for delivery_id in outcome.delivery_ids:
         deliver.delay(delivery_id)
+    for alert_id in outcome.operator_alert_ids:
+        operator_alert.delay(alert_id)
     return len(outcome.delivery_ids)
+
+
+@app.task(
+    name="rightswatch.operator_alert",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=10,
+)
+def operator_alert(alert_id: str) -> str:
+    """Tell the operators about a feed's health (retries are picked up by the beat tick)."""
+    return jobs.send_operator_alert(runtime(), alert_id)
 
 
 @app.task(
@@ -88,3 +108,9 @@ def sweep() -> int:
     if delivery_ids:
         log.info("sweep re-enqueued %d deliveries", len(delivery_ids))
     return len(delivery_ids)
+
+
+@app.task(name="rightswatch.purge")
+def purge() -> int:
+    """Nightly: delete rows older than the configured retention."""
+    return retention.purge(runtime()).total

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 FieldName = Literal["title", "summary", "content"]
@@ -117,6 +117,10 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     content_type: str | None = None
+    fresh_for: float | None = None
+    """Seconds the server says the body stays fresh (Cache-Control max-age or Expires)."""
+    moved_to: str | None = None
+    """Where a permanent redirect (301/308) at the start of the chain pointed."""
 
     @property
     def not_modified(self) -> bool:
@@ -145,6 +149,8 @@ class ParsedFeed:
     language: str | None = None
     problem: str | None = None
     """Set when the feed was malformed but some entries could still be read."""
+    ttl: timedelta | None = None
+    """The feed's own <ttl>: how long it asks readers to wait between polls."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,3 +208,21 @@ class Alert:
     matched_at: datetime
     also_reported_by: tuple[str, ...] = ()
     """Titles of other feeds that carried the same story (cross-feed dedup)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One subscriber's matches of one digest period, sent as one message."""
+
+    delivery_id: str
+    frequency: str
+    """hourly, daily or weekly."""
+    period_start: datetime
+    period_end: datetime
+    timezone: str
+    alerts: tuple[Alert, ...]
+    """Ordered by watch list; one per story (other feeds in ``also_reported_by``)."""
+
+
+Notification = Alert | Digest
+"""What a notifier sends: one match, or a digest of several."""

@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -23,9 +24,12 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from worker.crypto import EncryptedJSON, EncryptedText, blind_index
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -97,6 +101,24 @@ class Feed(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     entry_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[Created]
+    redirected_url: Mapped[str | None] = mapped_column(Text)
+    """Where the feed moved permanently (301/308 seen twice); fetched instead of ``url``."""
+    redirect_candidate: Mapped[str | None] = mapped_column(Text)
+    """A permanent redirect seen on the last poll, not yet confirmed by a second one."""
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the last body: an identical 200 is handled like a 304."""
+    failing_since: Mapped[OptTimestamp]
+    healthy_since: Mapped[OptTimestamp]
+    """Start of the current run of successful polls (staleness counts from here at most)."""
+    gone_since: Mapped[OptTimestamp]
+    """When the server first answered 410 Gone (cleared by a successful poll)."""
+    last_new_entry_at: Mapped[OptTimestamp]
+    publish_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    """Average gap between the feed's recent entries, for adaptive polling and staleness."""
+    alerted_status: Mapped[str | None] = mapped_column(String(20))
+    """The unhealthy status operators were last told about; None once they heard it recovered."""
+    alerted_since: Mapped[OptTimestamp]
+    """Start of the unhealthy episode operators were told about."""
 
     __table_args__ = (Index("ix_feeds_due", "active", "next_poll_at"),)
 
@@ -119,19 +141,73 @@ class Entry(Base):
     feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id"), index=True)
     identity_key: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the entry's identity (GUID, link or content hash); unique per feed."""
-    guid: Mapped[str | None] = mapped_column(Text)
-    link: Mapped[str | None] = mapped_column(Text)
-    title: Mapped[str] = mapped_column(Text)
-    summary: Mapped[str] = mapped_column(Text)
-    content: Mapped[str] = mapped_column(Text)
+    guid: Mapped[str | None] = mapped_column(EncryptedText())
+    link: Mapped[str | None] = mapped_column(EncryptedText())
+    title: Mapped[str] = mapped_column(EncryptedText())
+    """Encrypted like the text below: with ``matches`` it would tell whom a report names."""
+    summary: Mapped[str] = mapped_column(EncryptedText())
+    content: Mapped[str] = mapped_column(EncryptedText())
     language: Mapped[str | None] = mapped_column(String(20))
     published_at: Mapped[OptTimestamp]
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[Created]
+    link_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    """SHA-256 of the canonical link: finds the entry again when its GUID changes, and the
+    same report in other feeds."""
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), index=True)
+    """The first entry seen of the report this one carries (another feed's copy, within
+    the story window); None when this entry is the first."""
+    updated_at: Mapped[OptTimestamp]
+    """When the feed last changed this entry's text."""
 
     feed: Mapped[Feed] = relationship()
 
     __table_args__ = (UniqueConstraint("feed_id", "identity_key"),)
+
+
+class StorySketch(Base):
+    """Index of stories by their text's MinHash sketch (for entries that matched a watch list)."""
+
+    __tablename__ = "story_sketches"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True)
+    """The entry that opened the story."""
+    created_at: Mapped[Timestamp]
+
+
+class OperatorAlert(Base):
+    """Outbox of feed-health messages to operators: one per (operator, feed, episode, event)."""
+
+    __tablename__ = "operator_alerts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(EncryptedText())
+    secret_env: Mapped[str | None] = mapped_column(String(200))
+    feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id"), index=True)
+    event: Mapped[str] = mapped_column(String(20))
+    """failing, stale, gone or recovered."""
+    episode_since: Mapped[Timestamp]
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    """pending → sending → sent; or retrying → … → dead."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[Timestamp]
+    claimed_until: Mapped[OptTimestamp]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[Created]
+    sent_at: Mapped[OptTimestamp]
+
+    __table_args__ = (
+        UniqueConstraint(
+            "operator_id", "feed_id", "event", "episode_since", name="uq_operator_alerts_event"
+        ),
+        Index("ix_operator_alerts_due", "status", "next_attempt_at"),
+    )
 
 
 class Match(Base):
@@ -140,11 +216,11 @@ class Match(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
     watchlist_id: Mapped[str] = mapped_column(ForeignKey("watchlists.id"), index=True)
-    hits: Mapped[list[Any]] = mapped_column(JSON)
+    hits: Mapped[list[Any]] = mapped_column(EncryptedJSON())
     """Every hit: kind, term, text as it appeared, field, offsets, variant, score."""
-    terms: Mapped[list[Any]] = mapped_column(JSON)
+    terms: Mapped[list[Any]] = mapped_column(EncryptedJSON())
     """Distinct canonical terms that fired, for listing and filtering."""
-    snippet: Mapped[str] = mapped_column(Text)
+    snippet: Mapped[str] = mapped_column(EncryptedText())
     created_at: Mapped[Created]
 
     entry: Mapped[Entry] = relationship()
@@ -159,12 +235,42 @@ class Subscriber(Base):
     id: Mapped[ConfigId]
     channel: Mapped[str] = mapped_column(String(20))
     """email, webhook, console or outbox."""
-    address: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(EncryptedText())
+    address_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    """Blind index of the address (set with it): look-ups without decrypting every row."""
     secret_env: Mapped[str | None] = mapped_column(String(200))
     """Name of the environment variable with the webhook secret (never the secret)."""
     managed_by: Mapped[str] = mapped_column(String(20), default="config")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[Created]
+    frequency: Mapped[str] = mapped_column(String(20), default="immediate")
+    """immediate, hourly, daily or weekly (digests)."""
+    deliver_at: Mapped[str] = mapped_column(String(20), default="08:00")
+    """Local time digests go out ("08:00", or "mon 08:00" for weekly)."""
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    unsubscribe_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the subscriber's unsubscribe token (the token itself is never stored)."""
+    status: Mapped[str | None] = mapped_column(String(20))
+    """API subscribers: pending, active, paused or disabled (``active`` is True only when
+    active). Config subscribers: None, or unsubscribed once the recipient opted out."""
+    manage_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the API subscriber's management token."""
+    confirm_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the pending confirmation token; cleared once confirmed."""
+    confirm_expires_at: Mapped[OptTimestamp]
+    """Until when a pending subscription can be confirmed (or its webhook verified)."""
+    confirmed_at: Mapped[OptTimestamp]
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedText())
+    """An API webhook subscriber's whsec_ secret."""
+    security_phrase: Mapped[str | None] = mapped_column(EncryptedText())
+    """Printed at the top of every alert and digest (the subscriber chose it)."""
+    pgp_key: Mapped[str | None] = mapped_column(EncryptedText())
+    """Armoured OpenPGP public key: e-mail to this subscriber is encrypted to it."""
+
+
+@event.listens_for(Subscriber.address, "set")
+def _index_address(target: Subscriber, value: str | None, _old: object, _initiator: object) -> None:
+    target.address_index = None if value is None else blind_index(value)
 
 
 class Subscription(Base):
@@ -176,28 +282,83 @@ class Subscription(Base):
 
 
 class Delivery(Base):
-    """The outbox: one row per (subscriber, match), unique, so no path sends twice."""
+    """The outbox: one row per (subscriber, match) or (subscriber, digest period), unique."""
 
     __tablename__ = "deliveries"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     """Also the webhook-id / Message-ID: the same on every retry."""
     subscriber_id: Mapped[str] = mapped_column(ForeignKey("subscribers.id"), index=True)
-    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"))
+    match_id: Mapped[int | None] = mapped_column(ForeignKey("matches.id"))
+    """The match of an immediate alert; None for a digest (see DigestItem)."""
+    kind: Mapped[str] = mapped_column(String(10), default="alert")
+    """alert (one match) or digest (every match of one period)."""
+    period_start: Mapped[OptTimestamp]
+    """Digest period [start, end); the digest is due at its end."""
+    period_end: Mapped[OptTimestamp]
+    destination: Mapped[str] = mapped_column(String(300), default="")
+    """Receiver key (e.g. webhook host:port) for the per-destination concurrency limit."""
     status: Mapped[str] = mapped_column(String(20), default="pending")
     """pending → sending → sent; or retrying → … → dead; cancelled if unsubscribed."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[Timestamp]
     claimed_until: Mapped[OptTimestamp]
     """While sending: after this, the sweep may take the row back (the worker died)."""
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(EncryptedText())
+    """Exception class and message, HTTP status and reply, or the SMTP reply (which may
+    name the address, hence encrypted)."""
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    """HTTP status or SMTP reply code of the last attempt, when there was one."""
+    expires_at: Mapped[OptTimestamp]
+    """Still failing after this → dead; None: the lifetime counts from when it fell due."""
     created_at: Mapped[Created]
     sent_at: Mapped[OptTimestamp]
 
     subscriber: Mapped[Subscriber] = relationship()
-    match: Mapped[Match] = relationship()
+    match: Mapped[Match | None] = relationship()
 
     __table_args__ = (
         UniqueConstraint("subscriber_id", "match_id"),
+        UniqueConstraint("subscriber_id", "period_start", name="uq_deliveries_digest_period"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_destination", "destination", "status"),
     )
+
+
+class RateLimit(Base):
+    """Fixed-window request counters of the API, shared by its processes (no broker)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """HMAC of scope and subject (client address or e-mail): no address is stored."""
+    window_start: Mapped[Timestamp]
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class DigestItem(Base):
+    """A match included in a digest delivery; a match joins one digest per subscriber."""
+
+    __tablename__ = "digest_items"
+
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"), primary_key=True)
+    subscriber_id: Mapped[str] = mapped_column(ForeignKey("subscribers.id"))
+
+    __table_args__ = (UniqueConstraint("subscriber_id", "match_id"),)
+
+
+class AuditEntry(Base):
+    """Append-only log of operator actions (the database refuses UPDATE and DELETE on it)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[Timestamp]
+    actor: Mapped[str] = mapped_column(String(100))
+    """Who: ``cli:<OS user>`` or ``api:operator``."""
+    action: Mapped[str] = mapped_column(String(50))
+    """e.g. subscriber.disable, subscribers.export, key.rotate, purge."""
+    target: Mapped[str | None] = mapped_column(String(200))
+    """Ids only (a subscriber id, a key id), never an address or a name."""
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

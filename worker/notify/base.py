@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from worker.types import Alert
+from worker.types import Notification
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,11 +15,20 @@ class Recipient:
     subscriber_id: str
     channel: str
     address: str = field(repr=False)
-    """E-mail address, webhook URL, outbox folder or "console" (never logged)."""
+    """E-mail address, webhook URL, Apprise URL, outbox folder or "console" (never logged)."""
     secret: str | None = field(default=None, repr=False)
+    """Webhook signing secrets: one whsec_ secret, or two separated by a space (rotation)."""
+    unsubscribe_token: str | None = field(default=None, repr=False)
+    """Per-subscriber token for the List-Unsubscribe link, when a secret key is configured."""
+    manage_token: str | None = field(default=None, repr=False)
+    """An API subscriber's management token, for the link in every alert's footer."""
+    security_phrase: str | None = field(default=None, repr=False)
+    """The subscriber's own phrase, at the top of every alert and digest (anti-phishing)."""
+    pgp_key: str | None = field(default=None, repr=False)
+    """Armoured OpenPGP public key: the whole e-mail is encrypted to it."""
 
 
 class Notifier(Protocol):
-    """Sends one alert to one recipient or raises DeliveryError."""
+    """Sends one alert or digest to one recipient, or raises DeliveryError."""
 
-    def send(self, alert: Alert, recipient: Recipient) -> None: ...
+    def send(self, message: Notification, recipient: Recipient) -> None: ...

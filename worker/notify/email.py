@@ -1,4 +1,11 @@
-"""E-mail alerts over SMTP (plain, STARTTLS or implicit TLS), text + HTML."""
+"""E-mail alerts and digests over SMTP (plain, STARTTLS or implicit TLS), text + HTML.
+
+Headers are built only from values made header-safe here (one line, bounded;
+the e-mail policy folds long ones). The Message-ID is the delivery id, so a
+resend after a crash is recognisably the same message. With a public URL and
+a secret key configured, every message carries RFC 8058 one-click
+List-Unsubscribe headers.
+"""
 
 from __future__ import annotations
 
@@ -6,55 +13,130 @@ import smtplib
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from urllib.parse import quote
+
+import dkim
 
 from worker.db.models import utcnow
 from worker.errors import DeliveryError
 from worker.notify import render
 from worker.notify.base import Recipient
-from worker.settings import Settings, SmtpSettings
-from worker.types import Alert
+from worker.pgp import encrypt_mail
+from worker.settings import DkimSettings, Settings, SmtpSettings
+from worker.types import Alert, Notification
+
+_DKIM_HEADERS = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "MIME-Version",
+    "Content-Type",
+)
 
 
-def build_message(alert: Alert, recipient: Recipient, sender: str) -> EmailMessage:
-    """The MIME message; headers come only from values made header-safe here."""
-    message = EmailMessage()
-    message["Subject"] = render.subject(alert)
-    message["From"] = sender
-    message["To"] = Address(addr_spec=recipient.address)
-    message["Date"] = format_datetime(utcnow())
-    domain = sender.rsplit("@", 1)[-1].strip("> ") or "rightswatch.local"
-    message["Message-ID"] = f"<{alert.delivery_id}@{domain}>"
-    message["List-Id"] = (
-        f"rightswatch alerts for {alert.watchlist_id} <{alert.watchlist_id}.rightswatch>"
-    )
-    message["X-Rightswatch-Delivery"] = alert.delivery_id
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(render.text_body(alert))
-    message.add_alternative(render.html_body(alert), subtype="html")
-    return message
+def unsubscribe_url(public_url: str | None, recipient: Recipient) -> str | None:
+    if not public_url or not recipient.unsubscribe_token:
+        return None
+    return f"{public_url}/unsubscribe/{recipient.unsubscribe_token}"
+
+
+def manage_url(public_url: str | None, recipient: Recipient) -> str | None:
+    """The API subscriber's page to change or pause the subscription."""
+    if not public_url or not recipient.manage_token:
+        return None
+    return f"{public_url}/manage/{recipient.manage_token}"
+
+
+def build_message(
+    message: Notification, recipient: Recipient, sender: str, public_url: str | None = None
+) -> EmailMessage:
+    """The MIME message for one alert or digest."""
+    mail = EmailMessage()
+    mail["Subject"] = render.subject(message)
+    mail["From"] = sender
+    mail["To"] = Address(addr_spec=recipient.address)
+    mail["Date"] = format_datetime(utcnow())
+    sender_address = parseaddr(sender)[1] or "rightswatch@localhost"
+    domain = sender_address.rsplit("@", 1)[-1] or "rightswatch.local"
+    mail["Message-ID"] = f"<{message.delivery_id}@{domain}>"
+    if isinstance(message, Alert):
+        list_id = message.watchlist_id
+        mail["List-Id"] = f"rightswatch alerts for {list_id} <{list_id}.rightswatch>"
+    else:
+        mail["List-Id"] = f"rightswatch {message.frequency} digest <digest.rightswatch>"
+    url = unsubscribe_url(public_url, recipient)
+    if url is not None:
+        token = quote(recipient.unsubscribe_token or "")
+        mailto = f"mailto:{sender_address}?subject=unsubscribe%20{token}"
+        mail["List-Unsubscribe"] = f"<{url}>, <{mailto}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mail["X-Rightswatch-Delivery"] = message.delivery_id
+    mail["Auto-Submitted"] = "auto-generated"
+    manage = manage_url(public_url, recipient)
+    phrase = recipient.security_phrase
+    mail.set_content(render.text_body(message, url, manage, phrase))
+    mail.add_alternative(render.html_body(message, url, manage, phrase), subtype="html")
+    if recipient.pgp_key:
+        return encrypt_mail(mail, recipient.pgp_key)
+    return mail
+
+
+def dkim_signed(mail: EmailMessage, dkim_settings: DkimSettings) -> bytes:
+    """The message as sent, with a DKIM-Signature (relaxed/relaxed) in front."""
+    data = mail.as_bytes(policy=SMTP)
+    try:
+        signature = dkim.sign(
+            data,
+            dkim_settings.selector.encode(),
+            dkim_settings.domain.encode(),
+            dkim_settings.private_key,
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=[h.encode() for h in _DKIM_HEADERS if mail[h] is not None],
+        )
+    except dkim.DKIMException as e:
+        raise DeliveryError(f"DKIM signing failed: {e}", retryable=False) from e
+    return bytes(signature) + data
 
 
 class EmailNotifier:
     def __init__(self, settings: Settings) -> None:
         self._smtp = settings.smtp
         self._sender = settings.smtp_from
+        self._public_url = settings.public_url
         self._timeout = 30.0
+        self._dkim = settings.dkim
 
-    def send(self, alert: Alert, recipient: Recipient) -> None:
+    def send(self, message: Notification, recipient: Recipient) -> None:
+        self.send_mail(build_message(message, recipient, self._sender, self._public_url))
+
+    def send_mail(self, mail: EmailMessage) -> None:
+        """Hand one message to the SMTP server; DeliveryError says whether to retry."""
         if self._smtp is None:
             raise DeliveryError(
                 "e-mail subscriber but RIGHTSWATCH_SMTP_URL is not set", retryable=True
             )
-        message = build_message(alert, recipient, self._sender)
         try:
             with self._connect(self._smtp) as client:
-                client.send_message(message)
+                if self._dkim is None:
+                    client.send_message(mail)
+                else:
+                    sender = parseaddr(str(mail["From"]))[1]
+                    recipients = [parseaddr(str(mail["To"]))[1]]
+                    client.sendmail(sender, recipients, dkim_signed(mail, self._dkim))
         except smtplib.SMTPRecipientsRefused as e:
-            codes = [code for code, _ in e.recipients.values()]
-            reply = "; ".join(f"{c} {m.decode(errors='replace')}" for c, m in e.recipients.values())
+            replies = list(e.recipients.values())
+            reply = "; ".join(f"{c} {m.decode(errors='replace')}" for c, m in replies)
             raise DeliveryError(
-                f"SMTP refused the recipient: {reply}", retryable=all(400 <= c < 500 for c in codes)
+                f"SMTP refused the recipient: {reply}",
+                retryable=all(400 <= c < 500 for c, _ in replies),
+                status=replies[0][0] if replies else None,
             ) from e
         except smtplib.SMTPResponseException as e:
             reply = (
@@ -63,7 +145,9 @@ class EmailNotifier:
                 else str(e.smtp_error)
             )
             raise DeliveryError(
-                f"SMTP {e.smtp_code} {reply}", retryable=400 <= e.smtp_code < 500
+                f"SMTP {e.smtp_code} {reply}",
+                retryable=400 <= e.smtp_code < 500,
+                status=e.smtp_code,
             ) from e
         except (TimeoutError, smtplib.SMTPException, OSError) as e:
             raise DeliveryError(f"SMTP connection failed: {type(e).__name__}: {e}") from e

@@ -11,7 +11,7 @@ from worker.errors import DeliveryError
 from worker.notify import render
 from worker.notify.base import Recipient
 from worker.notify.email import build_message
-from worker.types import Alert
+from worker.types import Notification
 
 
 class ConsoleNotifier:
@@ -20,11 +20,11 @@ class ConsoleNotifier:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
 
-    def send(self, alert: Alert, recipient: Recipient) -> None:
+    def send(self, message: Notification, recipient: Recipient) -> None:
         stream = self._stream or sys.stdout
         rule = "─" * 72
         stream.write(
-            f"{rule}\nSubject: {render.subject(alert)}\n\n{render.text_body(alert)}{rule}\n"
+            f"{rule}\nSubject: {render.subject(message)}\n\n{render.text_body(message)}{rule}\n"
         )
         stream.flush()
 
@@ -35,16 +35,16 @@ class OutboxNotifier:
     def __init__(self, sender: str) -> None:
         self._sender = sender
 
-    def send(self, alert: Alert, recipient: Recipient) -> None:
+    def send(self, message: Notification, recipient: Recipient) -> None:
         folder = Path(recipient.address)
-        message = build_message(
-            alert, Recipient(recipient.subscriber_id, "email", "outbox@localhost"), self._sender
+        mail = build_message(
+            message, Recipient(recipient.subscriber_id, "email", "outbox@localhost"), self._sender
         )
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"{alert.delivery_id}.eml"
+            target = folder / f"{message.delivery_id}.eml"
             partial = target.with_suffix(".eml.part")
-            partial.write_bytes(bytes(message))
+            partial.write_bytes(bytes(mail))
             os.replace(partial, target)
         except OSError as e:
             raise DeliveryError(f"cannot write to outbox folder: {e.strerror}") from e

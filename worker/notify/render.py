@@ -1,4 +1,9 @@
-"""Alert → subject, text, HTML and JSON payload (Jinja2 with autoescaping)."""
+"""Alerts and digests → subject, text, HTML and JSON payload (Jinja2, autoescaped).
+
+Entry text reaches the templates as plain text (markup was stripped when the
+entry was normalised) and the HTML templates escape it again, so nothing from a
+feed is ever interpreted as HTML. Subjects are flattened to one bounded line.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,15 @@ import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from worker.types import Alert
+from worker.types import Alert, Digest, Notification
 
 PAYLOAD_VERSION = 1
 _SUBJECT_MAX = 150
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 _env = Environment(
     loader=PackageLoader("worker.notify", "templates"),
@@ -31,19 +37,18 @@ def one_line(text: str, limit: int = _SUBJECT_MAX) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def subject(alert: Alert) -> str:
-    names = ", ".join(dict.fromkeys(t.term for t in alert.terms))
-    return one_line(f"[rightswatch] {names}: {alert.entry_title or alert.feed_title}")
+def _names(alert: Alert) -> list[str]:
+    return list(dict.fromkeys(t.term for t in alert.terms))
 
 
-def _context(alert: Alert) -> dict[str, Any]:
-    return {
-        "alert": alert,
-        "names": list(dict.fromkeys(t.term for t in alert.terms)),
-        "surface_forms": list(dict.fromkeys(t.text for t in alert.terms)),
-        "published": _format_time(alert.entry_published),
-        "link": safe_link(alert.entry_link),
-    }
+def subject(message: Notification) -> str:
+    if isinstance(message, Digest):
+        count = len(message.alerts)
+        names = ", ".join(dict.fromkeys(n for a in message.alerts for n in _names(a)))
+        noun = "match" if count == 1 else "matches"
+        return one_line(f"[rightswatch] {message.frequency} digest, {count} {noun}: {names}")
+    names = ", ".join(_names(message))
+    return one_line(f"[rightswatch] {names}: {message.entry_title or message.feed_title}")
 
 
 def safe_link(link: str | None) -> str | None:
@@ -53,46 +58,122 @@ def safe_link(link: str | None) -> str | None:
     return None
 
 
-def _format_time(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else None
+def _format_time(value: datetime | None, tz: str = "UTC") -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M ") + (
+        "UTC" if tz == "UTC" else tz
+    )
 
 
-def text_body(alert: Alert) -> str:
-    return _env.get_template("alert.txt").render(_context(alert))
-
-
-def html_body(alert: Alert) -> str:
-    return _env.get_template("alert.html").render(_context(alert))
-
-
-def payload(alert: Alert, timestamp: datetime) -> dict[str, Any]:
-    """The webhook body (Standard Webhooks envelope: type, timestamp, data)."""
+def _alert_context(alert: Alert) -> dict[str, Any]:
     return {
-        "type": "match.created",
+        "alert": alert,
+        "names": _names(alert),
+        "surface_forms": list(dict.fromkeys(t.text for t in alert.terms)),
+        "published": _format_time(alert.entry_published),
+        "link": safe_link(alert.entry_link),
+    }
+
+
+def _context(
+    message: Notification,
+    unsubscribe_url: str | None,
+    manage_url: str | None,
+    security_phrase: str | None = None,
+) -> dict[str, Any]:
+    if isinstance(message, Alert):
+        return {
+            **_alert_context(message),
+            "unsubscribe_url": unsubscribe_url,
+            "manage_url": manage_url,
+            "security_phrase": security_phrase,
+        }
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for alert in message.alerts:
+        groups.setdefault(alert.watchlist_title, []).append(_alert_context(alert))
+    return {
+        "digest": message,
+        "groups": groups,
+        "count": len(message.alerts),
+        "since": _format_time(message.period_start, message.timezone),
+        "until": _format_time(message.period_end, message.timezone),
+        "unsubscribe_url": unsubscribe_url,
+        "manage_url": manage_url,
+        "security_phrase": security_phrase,
+    }
+
+
+def _template(message: Notification, suffix: str) -> str:
+    return ("digest" if isinstance(message, Digest) else "alert") + suffix
+
+
+def text_body(
+    message: Notification,
+    unsubscribe_url: str | None = None,
+    manage_url: str | None = None,
+    security_phrase: str | None = None,
+) -> str:
+    """``security_phrase``: the subscriber's own, printed first (a lure cannot know it)."""
+    context = _context(message, unsubscribe_url, manage_url, security_phrase)
+    return _env.get_template(_template(message, ".txt")).render(context)
+
+
+def html_body(
+    message: Notification,
+    unsubscribe_url: str | None = None,
+    manage_url: str | None = None,
+    security_phrase: str | None = None,
+) -> str:
+    context = _context(message, unsubscribe_url, manage_url, security_phrase)
+    return _env.get_template(_template(message, ".html")).render(context)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _match_data(alert: Alert) -> dict[str, Any]:
+    return {
+        "match_id": alert.match_id,
+        "watchlist": {"id": alert.watchlist_id, "title": alert.watchlist_title},
+        "entry": {
+            "title": alert.entry_title,
+            "link": alert.entry_link,
+            "published": _iso(alert.entry_published),
+            "feed": {"id": alert.feed_id, "title": alert.feed_title},
+        },
+        "terms": [
+            {"kind": t.kind, "term": t.term, "text": t.text, "field": t.field, "variant": t.variant}
+            for t in alert.terms
+        ],
+        "snippet": alert.snippet,
+        "also_reported_by": list(alert.also_reported_by),
+        "matched_at": alert.matched_at.isoformat(),
+    }
+
+
+def payload(message: Notification, timestamp: datetime) -> dict[str, Any]:
+    """The webhook body (Standard Webhooks envelope: type, timestamp, data), schema version 1."""
+    if isinstance(message, Alert):
+        return {
+            "type": "match.created",
+            "version": PAYLOAD_VERSION,
+            "timestamp": timestamp.isoformat(),
+            "data": {"delivery_id": message.delivery_id, **_match_data(message)},
+        }
+    return {
+        "type": "digest.created",
         "version": PAYLOAD_VERSION,
         "timestamp": timestamp.isoformat(),
         "data": {
-            "delivery_id": alert.delivery_id,
-            "match_id": alert.match_id,
-            "watchlist": {"id": alert.watchlist_id, "title": alert.watchlist_title},
-            "entry": {
-                "title": alert.entry_title,
-                "link": alert.entry_link,
-                "published": alert.entry_published.isoformat() if alert.entry_published else None,
-                "feed": {"id": alert.feed_id, "title": alert.feed_title},
+            "delivery_id": message.delivery_id,
+            "frequency": message.frequency,
+            "period": {
+                "start": message.period_start.isoformat(),
+                "end": message.period_end.isoformat(),
+                "timezone": message.timezone,
             },
-            "terms": [
-                {
-                    "kind": t.kind,
-                    "term": t.term,
-                    "text": t.text,
-                    "field": t.field,
-                    "variant": t.variant,
-                }
-                for t in alert.terms
-            ],
-            "snippet": alert.snippet,
-            "also_reported_by": list(alert.also_reported_by),
-            "matched_at": alert.matched_at.isoformat(),
+            "matches": [_match_data(a) for a in message.alerts],
         },
     }

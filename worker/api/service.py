@@ -1,0 +1,386 @@
+"""What the API does to the database: subscriptions, their tokens, the operator's view.
+
+Each function works in the caller's transaction and returns plain values or
+rows; the routes turn them into HTTP. API subscribers are ``subscribers`` rows
+with ``managed_by="api"`` (the config sync never touches them); their
+confirmation e-mails and verification pings are outbox rows that the same
+delivery code sends, so they survive a crash or a mail server that is down.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import uuid4
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from worker.api.schemas import SubscriptionCreate, SubscriptionUpdate
+from worker.api.security import hash_of, token_matches
+from worker.config import Config
+from worker.crypto import blind_index
+from worker.db import repo
+from worker.db.models import Delivery, DigestItem, Subscriber, Subscription, Watchlist
+from worker.delivery import subscriber_token, unsubscribe_token
+
+API = "api"
+CONFIRM_TTL = timedelta(hours=48)
+"""How long a confirmation link works (a resend starts it again)."""
+VERIFY_TTL = timedelta(days=3)
+"""How long a new webhook may take to answer its verification ping."""
+
+
+class ServiceError(Exception):
+    """A request that cannot be carried out as asked; the message is for the client."""
+
+
+class InvalidField(ServiceError):
+    """A well-formed request naming something that does not exist or is not allowed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownWatchlists(InvalidField):
+    def __init__(self, ids: Sequence[str]) -> None:
+        names = ", ".join(repr(i) for i in ids)
+        plural = "s" if len(ids) != 1 else ""
+        super().__init__("body.watchlists", f"unknown watch list{plural} {names}")
+        self.ids = tuple(ids)
+
+
+class Conflict(ServiceError):
+    """The subscription is not in a state that allows this."""
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    subscriber: Subscriber
+    delivery_id: str
+    manage_token: str
+    secret: str | None = None
+
+
+# --- watch lists ---------------------------------------------------------------------
+
+
+def public_watchlists(session: Session) -> list[Watchlist]:
+    return list(
+        session.scalars(
+            select(Watchlist)
+            .where(Watchlist.public.is_(True), Watchlist.active.is_(True))
+            .order_by(Watchlist.id)
+        )
+    )
+
+
+def check_watchlists(session: Session, ids: Sequence[str]) -> None:
+    """Every id names a public, active watch list; private ones are "unknown" too."""
+    found = set(
+        session.scalars(
+            select(Watchlist.id).where(
+                Watchlist.id.in_(list(ids)),
+                Watchlist.public.is_(True),
+                Watchlist.active.is_(True),
+            )
+        )
+    )
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise UnknownWatchlists(missing)
+
+
+# --- creating -------------------------------------------------------------------------
+
+
+def create(session: Session, data: SubscriptionCreate, secret_key: str, now: datetime) -> Created:
+    """A pending subscriber, its watch lists, and the outbox row that asks for consent."""
+    check_watchlists(session, data.watchlists)
+    subscriber_id = f"sub_{secrets.token_hex(16)}"
+    webhook_secret = None
+    if data.webhook is not None:
+        webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    subscriber = Subscriber(
+        id=subscriber_id,
+        channel="webhook" if data.webhook is not None else "email",
+        address=data.webhook or data.email or "",
+        managed_by=API,
+        status="pending",
+        active=False,
+        created_at=now,
+        frequency=data.frequency,
+        deliver_at=data.deliver_at,
+        timezone=data.timezone,
+        unsubscribe_token_hash=hash_of(unsubscribe_token(secret_key, subscriber_id)),
+        manage_token_hash=hash_of(subscriber_token(secret_key, "manage", subscriber_id)),
+        confirm_token_hash=(
+            None
+            if data.webhook is not None
+            else hash_of(subscriber_token(secret_key, "confirm", subscriber_id))
+        ),
+        confirm_expires_at=now + (VERIFY_TTL if data.webhook is not None else CONFIRM_TTL),
+        webhook_secret=webhook_secret,
+    )
+    session.add(subscriber)
+    session.flush()
+    session.add_all(
+        Subscription(subscriber_id=subscriber_id, watchlist_id=w, active=True)
+        for w in data.watchlists
+    )
+    delivery_id = queue_message(
+        session, subscriber, "verify" if data.webhook is not None else "confirm", now
+    )
+    return Created(
+        subscriber=subscriber,
+        delivery_id=delivery_id,
+        manage_token=subscriber_token(secret_key, "manage", subscriber_id),
+        secret=webhook_secret,
+    )
+
+
+def queue_message(session: Session, subscriber: Subscriber, kind: str, now: datetime) -> str:
+    """An outbox row for a confirmation e-mail or a verification ping, due now."""
+    delivery_id = f"msg_{uuid4().hex}"
+    session.add(
+        Delivery(
+            id=delivery_id,
+            subscriber_id=subscriber.id,
+            kind=kind,
+            destination=repo.destination_key(subscriber.channel, subscriber.address),
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            expires_at=subscriber.confirm_expires_at,
+            created_at=now,
+        )
+    )
+    return delivery_id
+
+
+def resend_confirmations(session: Session, email: str, now: datetime) -> list[str]:
+    """New confirmation e-mails (and a fresh expiry) for the address's pending subscriptions."""
+    pending = session.scalars(
+        select(Subscriber).where(
+            Subscriber.managed_by == API,
+            Subscriber.channel == "email",
+            Subscriber.status == "pending",
+            Subscriber.address_index == blind_index(email),
+        )
+    ).all()
+    delivery_ids = []
+    for subscriber in pending:
+        subscriber.confirm_expires_at = now + CONFIRM_TTL
+        delivery_ids.append(queue_message(session, subscriber, "confirm", now))
+    return delivery_ids
+
+
+def request_verification(session: Session, subscriber: Subscriber, now: datetime) -> str:
+    if subscriber.channel != "webhook" or subscriber.status != "pending":
+        raise Conflict("only a webhook subscription that is not yet verified can be pinged")
+    subscriber.confirm_expires_at = now + VERIFY_TTL
+    return queue_message(session, subscriber, "verify", now)
+
+
+# --- finding by token ------------------------------------------------------------------
+
+
+def owned(session: Session, subscriber_id: str, token: str, secret_key: str) -> Subscriber | None:
+    """The API subscriber if ``token`` is its management token; else None (same work)."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None or subscriber.managed_by != API:
+        token_matches(secret_key, "manage", subscriber_id, token)
+        return None
+    return subscriber if token_matches(secret_key, "manage", subscriber.id, token) else None
+
+
+def by_token(
+    session: Session, purpose: Literal["manage", "confirm", "unsubscribe"], token: str, key: str
+) -> Subscriber | None:
+    """The subscriber a link's token belongs to (found by hash, then checked exactly)."""
+    column = {
+        "manage": Subscriber.manage_token_hash,
+        "confirm": Subscriber.confirm_token_hash,
+        "unsubscribe": Subscriber.unsubscribe_token_hash,
+    }[purpose]
+    subscriber = session.scalars(select(Subscriber).where(column == hash_of(token))).first()
+    if subscriber is None or not token_matches(key, purpose, subscriber.id, token):
+        return None
+    return subscriber
+
+
+def awaiting_confirmation(
+    session: Session, token: str, key: str, now: datetime
+) -> Subscriber | None:
+    subscriber = by_token(session, "confirm", token, key)
+    if (
+        subscriber is None
+        or subscriber.status != "pending"
+        or subscriber.confirm_expires_at is None
+        or subscriber.confirm_expires_at <= now
+    ):
+        return None
+    return subscriber
+
+
+def confirm(session: Session, token: str, key: str, now: datetime) -> Subscriber | None:
+    subscriber = awaiting_confirmation(session, token, key, now)
+    if subscriber is None or not repo.activate_subscriber(session, subscriber.id, now):
+        return None
+    session.refresh(subscriber)
+    return subscriber
+
+
+def unsubscribe(session: Session, subscriber: Subscriber) -> Literal["deleted", "unsubscribed"]:
+    """API subscribers are deleted (their address with them); YAML ones stop receiving."""
+    if subscriber.managed_by == API:
+        delete_subscriber(session, subscriber.id)
+        return "deleted"
+    subscriber.status = "unsubscribed"
+    subscriber.active = False
+    return "unsubscribed"
+
+
+# --- changing ---------------------------------------------------------------------------
+
+
+def watchlist_ids(session: Session, subscriber_id: str) -> list[str]:
+    return [w.id for w in repo.subscribed_watchlists(session, subscriber_id)]
+
+
+def update(session: Session, subscriber: Subscriber, changes: SubscriptionUpdate) -> None:
+    if changes.watchlists is not None:
+        check_watchlists(session, changes.watchlists)
+        wanted = set(changes.watchlists)
+        session.execute(
+            delete(Subscription).where(
+                Subscription.subscriber_id == subscriber.id,
+                Subscription.watchlist_id.not_in(wanted),
+            )
+        )
+        have = set(
+            session.scalars(
+                select(Subscription.watchlist_id).where(Subscription.subscriber_id == subscriber.id)
+            )
+        )
+        session.add_all(
+            Subscription(subscriber_id=subscriber.id, watchlist_id=w, active=True)
+            for w in sorted(wanted - have)
+        )
+    if changes.frequency is not None:
+        subscriber.frequency = changes.frequency
+    if changes.deliver_at is not None:
+        subscriber.deliver_at = changes.deliver_at
+    if changes.timezone is not None:
+        subscriber.timezone = changes.timezone
+    if changes.paused is not None:
+        pause(subscriber, changes.paused)
+
+
+def pause(subscriber: Subscriber, paused: bool) -> None:
+    if subscriber.status == "disabled":
+        raise Conflict("this subscription was disabled by the operator")
+    if subscriber.status == "pending":
+        raise Conflict("this subscription is not confirmed yet")
+    subscriber.status = "paused" if paused else "active"
+    subscriber.active = not paused
+
+
+def delete_subscriber(session: Session, subscriber_id: str) -> None:
+    """Remove the subscriber and everything about it: its address leaves the database."""
+    session.execute(delete(DigestItem).where(DigestItem.subscriber_id == subscriber_id))
+    session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber_id))
+    session.execute(delete(Subscription).where(Subscription.subscriber_id == subscriber_id))
+    session.execute(delete(Subscriber).where(Subscriber.id == subscriber_id))
+
+
+def purge_unconfirmed(session: Session, now: datetime) -> int:
+    """Delete pending subscriptions whose link or ping has expired: nobody consented."""
+    expired = list(
+        session.scalars(
+            select(Subscriber.id).where(
+                Subscriber.managed_by == API,
+                Subscriber.status == "pending",
+                Subscriber.confirm_expires_at < now,
+            )
+        )
+    )
+    for subscriber_id in expired:
+        delete_subscriber(session, subscriber_id)
+    return len(expired)
+
+
+# --- the operator's view ------------------------------------------------------------------
+
+
+def status_of(subscriber: Subscriber) -> str:
+    return subscriber.status or ("active" if subscriber.active else "disabled")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberView:
+    subscriber: Subscriber
+    watchlists: list[str]
+    deliveries: dict[str, int]
+
+
+def list_subscribers(
+    session: Session, status: str | None, managed_by: str | None, limit: int, offset: int
+) -> tuple[list[SubscriberView], int]:
+    statement = select(Subscriber)
+    if managed_by is not None:
+        statement = statement.where(Subscriber.managed_by == managed_by)
+    if status in ("active", "disabled"):
+        yaml_rows = Subscriber.status.is_(None) & Subscriber.active.is_(status == "active")
+        statement = statement.where((Subscriber.status == status) | yaml_rows)
+    elif status is not None:
+        statement = statement.where(Subscriber.status == status)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = list(session.scalars(statement.order_by(Subscriber.id).limit(limit).offset(offset)))
+    return views(session, rows), total
+
+
+def views(session: Session, subscribers: list[Subscriber]) -> list[SubscriberView]:
+    ids = [s.id for s in subscribers]
+    watchlists: dict[str, list[str]] = {}
+    for subscriber_id, watchlist_id in session.execute(
+        select(Subscription.subscriber_id, Subscription.watchlist_id)
+        .where(Subscription.subscriber_id.in_(ids), Subscription.active.is_(True))
+        .order_by(Subscription.watchlist_id)
+    ):
+        watchlists.setdefault(subscriber_id, []).append(watchlist_id)
+    counts: dict[str, dict[str, int]] = {}
+    for subscriber_id, status, n in session.execute(
+        select(Delivery.subscriber_id, Delivery.status, func.count())
+        .where(Delivery.subscriber_id.in_(ids))
+        .group_by(Delivery.subscriber_id, Delivery.status)
+    ):
+        counts.setdefault(subscriber_id, {})[status] = n
+    return [SubscriberView(s, watchlists.get(s.id, []), counts.get(s.id, {})) for s in subscribers]
+
+
+def disable(session: Session, subscriber: Subscriber) -> None:
+    if subscriber.managed_by != API:
+        raise Conflict("this subscriber is managed in the YAML: set enabled: false there")
+    subscriber.status = "disabled"
+    subscriber.active = False
+
+
+def enable(session: Session, subscriber: Subscriber, config: Config) -> None:
+    """Undo an operator's disable, or a YAML subscriber's unsubscribe (at their request)."""
+    if subscriber.managed_by == API:
+        if subscriber.status != "disabled":
+            raise Conflict("this subscription is not disabled")
+        subscriber.status = "active" if subscriber.confirmed_at else "pending"
+        subscriber.active = subscriber.status == "active"
+        return
+    if subscriber.status != "unsubscribed":
+        raise Conflict("this subscriber is managed in the YAML: set enabled: true there")
+    configured = next((s for s in config.subscribers if s.id == subscriber.id), None)
+    subscriber.status = None
+    subscriber.active = configured is not None and configured.enabled

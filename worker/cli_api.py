@@ -1,0 +1,78 @@
+"""``rightswatch api``: the subscription API, health and metrics, served by uvicorn."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import click
+
+from worker import logs, redaction
+from worker.config import load_config
+from worker.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML configuration file [env RIGHTSWATCH_CONFIG].",
+)
+
+
+def _settings(config_path: Path | None) -> Settings:
+    settings = load_settings()
+    if config_path is not None:
+        settings = dataclasses.replace(settings, config_path=config_path)
+    return settings
+
+
+@click.command("api")
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
+)
+def api_command(config_path: Path | None, host: str, port: int) -> None:
+    """Serve the subscription API, /healthz, /readyz and /metrics (OpenAPI at /openapi.json).
+
+    It shares the database with `rightswatch run` (or the workers), which send
+    the alerts; it creates or upgrades the schema if needed.
+    """
+    settings = _settings(config_path)
+    logs.setup(settings.log_level, settings.log_format)
+    redaction.install(settings)
+    load_config(settings.config_path, settings.environ)
+    import uvicorn
+
+    from worker.api.app import create_app
+    from worker.runtime import Runtime
+
+    if not settings.secret_key or not settings.public_url:
+        log.warning(
+            "self-service subscriptions are off until RIGHTSWATCH_SECRET_KEY and "
+            "RIGHTSWATCH_PUBLIC_URL are set (watch lists, health and metrics still work)"
+        )
+    if settings.api_token is None:
+        log.warning(
+            "RIGHTSWATCH_API_TOKEN is not set: operator endpoints are off, /metrics is open"
+        )
+    runtime = Runtime(settings)
+    try:
+        runtime.migrate()
+    finally:
+        runtime.close()
+    click.echo(f"rightswatch API on http://{host}:{port} (Ctrl-C stops it)", err=True)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.api_trusted_proxies,
+    )

@@ -1,0 +1,111 @@
+"""``rightswatch feeds``: every feed's health at a glance."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from worker.db.models import Feed
+from worker.health import assess, describe
+from worker.pipeline import PollPolicy, feed_state
+from worker.settings import Settings, load_settings
+
+HEADERS = ("FEED", "STATUS", "LAST POLL", "NEXT POLL", "ENTRIES", "LAST ERROR")
+_ERROR_WIDTH = 70
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML configuration file [env RIGHTSWATCH_CONFIG].",
+)
+
+
+def _settings(config_path: Path | None) -> Settings:
+    settings = load_settings()
+    if config_path is not None:
+        settings = dataclasses.replace(settings, config_path=config_path)
+    return settings
+
+
+def _time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _short(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _ERROR_WIDTH else flat[: _ERROR_WIDTH - 1] + "…"
+
+
+def feed_rows(
+    feeds: list[Feed], now: datetime, policies: dict[str, PollPolicy]
+) -> list[tuple[str, ...]]:
+    """One row per feed: id, status, last poll, next poll, entries, last error (or note)."""
+    rows: list[tuple[str, ...]] = []
+    for feed in feeds:
+        state = feed_state(feed)
+        policy = policies.get(feed.id, PollPolicy())
+        status = (
+            describe(assess(state, now, policy.stale_after), state) if feed.active else "disabled"
+        )
+        note = feed.last_error or (
+            f"moved permanently to {feed.redirected_url}" if feed.redirected_url else "-"
+        )
+        rows.append(
+            (
+                feed.id,
+                status,
+                _time(feed.last_polled_at),
+                _time(feed.next_poll_at) if feed.active else "-",
+                str(feed.entry_count),
+                _short(note),
+            )
+        )
+    return rows
+
+
+def format_table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in [HEADERS, *rows]) for i in range(len(HEADERS))]
+    lines = []
+    for row in [HEADERS, *rows]:
+        cells = [
+            cell.rjust(widths[i]) if i == 4 else cell.ljust(widths[i]) for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+@click.command("feeds")
+@click.option("--all", "show_all", is_flag=True, help="Also list feeds removed from the config.")
+@config_option
+def feeds_command(show_all: bool, config_path: Path | None) -> None:
+    """Show each feed's health: status, last and next poll, entries, last error.
+
+    Status is ok, failing since … (n failures), stale (no new entry for longer
+    than expected), gone (HTTP 410), or not polled yet. Times are UTC.
+    """
+    from worker.runtime import Runtime
+
+    runtime = Runtime(_settings(config_path))
+    try:
+        runtime.migrate()
+        runtime.sync_config()
+        config = runtime.config().config
+        policies = {f.id: PollPolicy.from_config(config, f.id) for f in config.feeds}
+        with runtime.sessions() as session:
+            statement = select(Feed).order_by(Feed.id)
+            if not show_all:
+                statement = statement.where(Feed.active.is_(True))
+            feeds = list(session.scalars(statement))
+        now = runtime.clock()
+    finally:
+        runtime.close()
+    if not feeds:
+        click.echo("no feeds configured")
+        return
+    click.echo(format_table(feed_rows(feeds, now, policies)))

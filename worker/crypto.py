@@ -1,0 +1,248 @@
+"""Encryption at rest of the fields that would betray people, and their blind index.
+
+A database seized from an NGO office must not give away who is watched nor
+who cares: subscriber addresses, webhook URLs and secrets, what matched (the
+snippets, hits and terms) and the reports they matched in are stored as
+AES-256-GCM ciphertext under ``RIGHTSWATCH_ENCRYPTION_KEY``. Each value
+carries the id of its key (``rw1:<key id>:<nonce+ciphertext>``), so old keys
+(``RIGHTSWATCH_ENCRYPTION_OLD_KEYS``) still read while ``rotate-key``
+re-encrypts row by row. Without a key, values are written with a plain-text
+marker (``rw0:``) that a later ``rotate-key`` encrypts. Look-ups use a blind
+index: HMAC-SHA256 under a key derived (HKDF) from the encryption key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Engine, MetaData, Text, column, select, table, tuple_, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from worker.errors import ConfigError, RightswatchError
+
+log = logging.getLogger(__name__)
+
+PLAIN = "rw0:"
+SEALED = "rw1:"
+_AAD = b"rightswatch field v1"
+_NO_KEY_INDEX = b"rightswatch blind index without an encryption key"
+
+
+class DecryptionError(RightswatchError):
+    """A stored value cannot be decrypted with the configured keys."""
+
+
+def parse_key(value: str, name: str = "RIGHTSWATCH_ENCRYPTION_KEY") -> bytes:
+    """A key is 32 random bytes, URL-safe base64 (``rightswatch generate-key`` makes one)."""
+    try:
+        key = base64.urlsafe_b64decode(value.strip() + "=" * (-len(value.strip()) % 4))
+    except (binascii.Error, ValueError) as e:
+        raise ConfigError(f"{name}: not base64 (make a key with `rightswatch generate-key`)") from e
+    if len(key) != 32:
+        raise ConfigError(
+            f"{name}: must decode to 32 bytes, got {len(key)} (make a key with "
+            "`rightswatch generate-key`)"
+        )
+    return key
+
+
+def new_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def key_id(key: bytes) -> str:
+    """Names a key in the ciphertext without revealing it."""
+    return hashlib.sha256(b"rightswatch key id" + key).hexdigest()[:8]
+
+
+class Keyring:
+    """The current key (may be None: no encryption) and old keys that still decrypt."""
+
+    def __init__(self, current: bytes | None, old: Sequence[bytes] = ()) -> None:
+        self.current_id = key_id(current) if current else None
+        self._ciphers = {key_id(k): AESGCM(k) for k in (*old, *([current] if current else []))}
+        self._index_key = (
+            HKDF(hashes.SHA256(), 32, salt=None, info=b"rightswatch blind index").derive(current)
+            if current
+            else _NO_KEY_INDEX
+        )
+
+    def __repr__(self) -> str:
+        return f"Keyring(current={self.current_id}, keys={len(self._ciphers)})"
+
+    @property
+    def enabled(self) -> bool:
+        return self.current_id is not None
+
+    def encrypt(self, text: str) -> str:
+        if self.current_id is None:
+            return PLAIN + text
+        nonce = os.urandom(12)
+        sealed = self._ciphers[self.current_id].encrypt(nonce, text.encode(), _AAD)
+        return f"{SEALED}{self.current_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def decrypt(self, stored: str) -> str:
+        if stored.startswith(PLAIN):
+            return stored[len(PLAIN) :]
+        if not stored.startswith(SEALED):
+            return stored  # written before encryption existed
+        kid, _, blob = stored[len(SEALED) :].partition(":")
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            raise DecryptionError(
+                f"a value is encrypted with key {kid}, which is neither "
+                "RIGHTSWATCH_ENCRYPTION_KEY nor in RIGHTSWATCH_ENCRYPTION_OLD_KEYS"
+            )
+        try:
+            raw = base64.b64decode(blob)
+            return cipher.decrypt(raw[:12], raw[12:], _AAD).decode()
+        except (InvalidTag, binascii.Error, ValueError) as e:
+            raise DecryptionError(f"a value encrypted with key {kid} is corrupt") from e
+
+    def is_current(self, stored: str) -> bool:
+        """Already in the form the current key would write (rotate-key skips it)."""
+        if self.current_id is None:
+            return stored.startswith(PLAIN)
+        return stored.startswith(f"{SEALED}{self.current_id}:")
+
+    def blind_index(self, value: str) -> str:
+        """Keyed hash for equality look-ups (e-mail addresses compare case-insensitively)."""
+        return hmac.new(self._index_key, value.strip().lower().encode(), "sha256").hexdigest()
+
+
+_keyring: Keyring | None = None
+_warned = False
+
+
+def configure(current: bytes | None, old: Sequence[bytes] = ()) -> Keyring:
+    """Use these keys in this process."""
+    global _keyring
+    _keyring = Keyring(current, old)
+    return _keyring
+
+
+def warn_if_disabled() -> None:
+    """At a service's start-up, once per process: say that nothing is encrypted."""
+    global _warned
+    if not keyring().enabled and not _warned:
+        _warned = True
+        log.warning(
+            "RIGHTSWATCH_ENCRYPTION_KEY is not set: subscriber addresses, webhook secrets and "
+            "matches are stored unencrypted (see docs/SECURITY.md)"
+        )
+
+
+def keyring() -> Keyring:
+    """This process's keyring (from the environment if nothing configured it)."""
+    if _keyring is None:
+        from worker.settings import load_settings
+
+        settings = load_settings()
+        return configure(settings.encryption_key, settings.encryption_old_keys)
+    return _keyring
+
+
+def blind_index(value: str) -> str:
+    return keyring().blind_index(value)
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text stored encrypted under the process's keyring."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else keyring().encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else keyring().decrypt(value)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document stored encrypted (as text) under the process's keyring."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return keyring().encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(keyring().decrypt(value))
+
+
+def encrypted_columns(metadata: MetaData) -> dict[str, list[str]]:
+    """Table → its encrypted columns (whatever the models declare)."""
+    found: dict[str, list[str]] = {}
+    for model_table in metadata.sorted_tables:
+        names = [
+            c.name for c in model_table.columns if isinstance(c.type, EncryptedText | EncryptedJSON)
+        ]
+        if names:
+            found[model_table.name] = names
+    return found
+
+
+def rotate(engine: Engine, metadata: MetaData, ring: Keyring, batch: int = 500) -> int:
+    """Re-encrypt every value not under the current key (and re-index addresses).
+
+    Row by row in batches, each committed: an interrupted rotation is resumed by
+    running it again, and a mixed state reads meanwhile (old keys still decrypt).
+    Returns how many values were rewritten.
+    """
+    rewritten = 0
+    for table_name, names in encrypted_columns(metadata).items():
+        source = metadata.tables[table_name]
+        key = [c.name for c in source.primary_key.columns]
+        indexed = table_name == "subscribers" and "address_index" in source.columns
+        raw = table(
+            table_name,
+            *(column(n, Text()) for n in names),
+            *(column(k) for k in key),
+            *([column("address_index", Text())] if indexed else []),
+        )
+        last: tuple[Any, ...] | None = None
+        while True:
+            with engine.begin() as connection:
+                query = select(*(raw.c[k] for k in key), *(raw.c[n] for n in names))
+                if last is not None:
+                    query = query.where(tuple_(*(raw.c[k] for k in key)) > tuple_(*last))
+                rows_list = connection.execute(
+                    query.order_by(*(raw.c[k] for k in key)).limit(batch)
+                ).all()
+                for row in rows_list:
+                    ids, values = tuple(row[: len(key)]), row[len(key) :]
+                    changes: dict[str, str | None] = {
+                        name: ring.encrypt(ring.decrypt(value))
+                        for name, value in zip(names, values, strict=True)
+                        if value is not None and not ring.is_current(value)
+                    }
+                    if indexed:
+                        address = values[names.index("address")]
+                        changes["address_index"] = (
+                            None if address is None else ring.blind_index(ring.decrypt(address))
+                        )
+                    rewritten += sum(1 for name in changes if name != "address_index")
+                    if changes:
+                        where = [raw.c[k] == v for k, v in zip(key, ids, strict=True)]
+                        connection.execute(update(raw).where(*where).values(**changes))
+            if len(rows_list) < batch:
+                break
+            last = tuple(rows_list[-1][: len(key)])
+    return rewritten
