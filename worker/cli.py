@@ -6,7 +6,6 @@ status 1 — never a traceback.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import signal
 import sys
@@ -18,6 +17,7 @@ import click
 
 from worker import __version__, logs, metrics, redaction
 from worker.cli_api import api_command
+from worker.cli_common import config_option, settings_for
 from worker.cli_deliveries import deliveries_command
 from worker.cli_feeds import feeds_command
 from worker.cli_security import (
@@ -28,24 +28,9 @@ from worker.cli_security import (
 )
 from worker.config import load_config, summary
 from worker.errors import ConfigError, RightswatchError
-from worker.settings import Settings, load_settings
+from worker.settings import Settings
 
 log = logging.getLogger("worker")
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML configuration file [env RIGHTSWATCH_CONFIG; default config/rightswatch.yaml].",
-)
-
-
-def _settings(config_path: Path | None) -> Settings:
-    settings = load_settings()
-    if config_path is not None:
-        settings = dataclasses.replace(settings, config_path=config_path)
-    return settings
 
 
 def _setup_logging(settings: Settings, default: str | None = None) -> None:
@@ -71,7 +56,7 @@ def cli() -> None:
 @config_option
 def check_config(path: Path | None, config_path: Path | None) -> None:
     """Validate a configuration file; print every problem with file:line."""
-    settings = _settings(path or config_path)
+    settings = settings_for(path or config_path)
     try:
         loaded = load_config(settings.config_path, settings.environ)
     except ConfigError as e:
@@ -90,7 +75,7 @@ def run(config_path: Path | None, once: bool) -> None:
     from worker.embedded import EmbeddedService
     from worker.runtime import Runtime
 
-    settings = _settings(config_path)
+    settings = settings_for(config_path)
     _setup_logging(settings, default="WARNING" if once else None)
     try:
         load_config(settings.config_path, settings.environ)
@@ -139,7 +124,7 @@ def migrate(config_path: Path | None) -> None:
     """Create or upgrade the database schema (RIGHTSWATCH_DATABASE_URL)."""
     from worker.runtime import Runtime
 
-    settings = _settings(config_path)
+    settings = settings_for(config_path)
     _setup_logging(settings)
     runtime = Runtime(settings)
     try:
@@ -165,7 +150,7 @@ def _require_broker(settings: Settings, role: str) -> None:
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker (distributed mode); extra arguments go to Celery."""
-    settings = _settings(config_path)
+    settings = settings_for(config_path)
     _require_broker(settings, "worker")
     _setup_logging(settings)
     load_config(settings.config_path, settings.environ)
@@ -193,7 +178,7 @@ def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def beat(config_path: Path | None, celery_args: tuple[str, ...]) -> None:
     """Run the scheduler (exactly one per deployment); extra arguments go to Celery."""
-    settings = _settings(config_path)
+    settings = settings_for(config_path)
     _require_broker(settings, "beat")
     _setup_logging(settings)
     load_config(settings.config_path, settings.environ)
@@ -219,7 +204,7 @@ def health(config_path: Path | None) -> None:
     """Exit 0 if the database and the broker answer, 1 if not (for container health checks)."""
     from worker.readiness import check
 
-    results = check(_settings(config_path))
+    results = check(settings_for(config_path))
     for result in results:
         click.echo(f"{result.component}: {'ok' if result.ok else 'FAILING'}: {result.detail}")
     if not all(result.ok for result in results):

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
 import click
 
 from worker import logs, redaction
+from worker.cli_common import config_option, settings_for
 from worker.config import load_config
-from worker.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML configuration file [env RIGHTSWATCH_CONFIG].",
-)
-
-
-def _settings(config_path: Path | None) -> Settings:
-    settings = load_settings()
-    if config_path is not None:
-        settings = dataclasses.replace(settings, config_path=config_path)
-    return settings
 
 
 @click.command("api")
@@ -42,7 +26,7 @@ def api_command(config_path: Path | None, host: str, port: int) -> None:
     It shares the database with `rightswatch run` (or the workers), which send
     the alerts; it creates or upgrades the schema if needed.
     """
-    settings = _settings(config_path)
+    settings = settings_for(config_path)
     logs.setup(settings.log_level, settings.log_format)
     redaction.install(settings)
     load_config(settings.config_path, settings.environ)

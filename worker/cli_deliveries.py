@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from datetime import datetime
 from pathlib import Path
 
 import click
 
+from worker.cli_common import config_option, settings_for
 from worker.db import repo
 from worker.db.models import Delivery, utcnow
 from worker.delivery import DELIVERY_LIFETIME
-from worker.settings import Settings, load_settings
 
 STATUSES = ("pending", "sending", "retrying", "sent", "dead", "cancelled")
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML configuration file [env RIGHTSWATCH_CONFIG].",
-)
-
-
-def _settings(config_path: Path | None) -> Settings:
-    settings = load_settings()
-    if config_path is not None:
-        settings = dataclasses.replace(settings, config_path=config_path)
-    return settings
 
 
 def _time(value: datetime | None) -> str:
@@ -65,7 +49,7 @@ def deliveries_command(
         return
     from worker.runtime import Runtime
 
-    runtime = Runtime(_settings(config_path))
+    runtime = Runtime(settings_for(config_path))
     try:
         with runtime.sessions() as session:
             rows = repo.list_deliveries(session, status, subscriber_id, limit)
@@ -91,7 +75,7 @@ def retry_command(delivery_ids: tuple[str, ...], all_dead: bool, config_path: Pa
         raise click.UsageError("give delivery ids, or --dead for every dead delivery")
     from worker.runtime import Runtime
 
-    runtime = Runtime(_settings(config_path))
+    runtime = Runtime(settings_for(config_path))
     now = utcnow()
     try:
         with runtime.sessions() as session, session.begin():

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 
+from worker.cli_common import config_option, settings_for
 from worker.db.models import Feed
 from worker.health import assess, describe
 from worker.pipeline import PollPolicy, feed_state
-from worker.settings import Settings, load_settings
 
 HEADERS = ("FEED", "STATUS", "LAST POLL", "NEXT POLL", "ENTRIES", "LAST ERROR")
 _ERROR_WIDTH = 70
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML configuration file [env RIGHTSWATCH_CONFIG].",
-)
-
-
-def _settings(config_path: Path | None) -> Settings:
-    settings = load_settings()
-    if config_path is not None:
-        settings = dataclasses.replace(settings, config_path=config_path)
-    return settings
 
 
 def _time(value: datetime | None) -> str:
@@ -91,7 +75,7 @@ def feeds_command(show_all: bool, config_path: Path | None) -> None:
     """
     from worker.runtime import Runtime
 
-    runtime = Runtime(_settings(config_path))
+    runtime = Runtime(settings_for(config_path))
     try:
         runtime.migrate()
         runtime.sync_config()

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import click
 
-from worker import audit, logs, redaction
-from worker.settings import Settings, load_settings
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML configuration file [env RIGHTSWATCH_CONFIG].",
-)
-
-
-def _settings(config_path: Path | None) -> Settings:
-    settings = load_settings()
-    if config_path is not None:
-        settings = dataclasses.replace(settings, config_path=config_path)
-    logs.setup(settings.log_level if "RIGHTSWATCH_LOG_LEVEL" in settings.environ else "WARNING")
-    redaction.install(settings)
-    return settings
+from worker import audit
+from worker.cli_common import config_option, settings_for
 
 
 @click.command("purge")
@@ -37,7 +19,7 @@ def purge_command(dry_run: bool, config_path: Path | None) -> None:
     from worker.retention import purge
     from worker.runtime import Runtime
 
-    runtime = Runtime(_settings(config_path))
+    runtime = Runtime(settings_for(config_path))
     try:
         runtime.wait_for_schema()
         report = purge(runtime, dry_run=dry_run, actor=audit.cli_actor())
@@ -69,7 +51,7 @@ def rotate_key_command(config_path: Path | None) -> None:
     from worker.db.models import Base
     from worker.runtime import Runtime
 
-    settings = _settings(config_path)
+    settings = settings_for(config_path)
     if settings.encryption_key is None:
         raise click.ClickException(
             "RIGHTSWATCH_ENCRYPTION_KEY is not set: there is no key to rotate to "
@@ -101,7 +83,7 @@ def audit_command(limit: int, action: str | None, config_path: Path | None) -> N
     """List the audit log of operator actions, newest first."""
     from worker.runtime import Runtime
 
-    runtime = Runtime(_settings(config_path))
+    runtime = Runtime(settings_for(config_path))
     try:
         runtime.wait_for_schema()
         with runtime.sessions() as session:
