@@ -105,6 +105,8 @@ def test_a_subscriber_journey_logs_ids_and_never_an_address_or_token(
     )
     assert unsubscribe is not None
     stack.api.post(unsubscribe.group(1))
+    # The server logs a request after its response is on the wire: wait for the line.
+    wait_for(lambda: "POST /unsubscribe/{token}" in captured.getvalue())
 
     records = lines(captured)
     text = captured.getvalue()
