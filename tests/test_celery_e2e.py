@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook
 from werkzeug import Response
 
-from tests.conftest import WEBHOOK_SECRET, feed_xml
+from tests.conftest import WEBHOOK_SECRET, feed_xml, wait_for
 
 ITEMS = [
     {
@@ -76,49 +75,18 @@ def rightswatch(*args: str) -> list[str]:
     return [sys.executable, "-m", "worker", *args]
 
 
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(*args: str, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            rightswatch(*args), env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.send_signal(signal.SIGTERM)
-    for process in started:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
 def test_worker_and_beat_deliver_each_alert_once(
     service_env: dict[str, str],
     httpserver: HTTPServer,
-    processes: Callable[..., subprocess.Popen[bytes]],
+    start_process: Callable[..., subprocess.Popen[bytes]],
     tmp_path: Path,
 ) -> None:
     migrated = subprocess.run(
         rightswatch("migrate"), env=service_env, capture_output=True, text=True
     )
     assert migrated.returncode == 0, migrated.stderr
-    processes("worker", "--concurrency", "2", env=service_env, name="worker")
-    processes("beat", env=service_env, name="beat")
+    start_process("worker", "--concurrency", "2", env=service_env, name="worker")
+    start_process("beat", env=service_env, name="beat")
 
     client = Celery(broker=service_env["RIGHTSWATCH_BROKER_URL"])
     client.send_task("rightswatch.poll_due_feeds")
@@ -145,7 +113,7 @@ def test_worker_and_beat_deliver_each_alert_once(
 def test_workers_carry_on_after_the_database_drops_every_connection(
     service_env: dict[str, str],
     httpserver: HTTPServer,
-    processes: Callable[..., subprocess.Popen[bytes]],
+    start_process: Callable[..., subprocess.Popen[bytes]],
     pg_database: str,
     tmp_path: Path,
 ) -> None:
@@ -162,8 +130,8 @@ def test_workers_carry_on_after_the_database_drops_every_connection(
     config.write_text(config.read_text().replace("poll_interval: 1h", "poll_interval: 3s"))
     env = {**service_env, "RIGHTSWATCH_BEAT_INTERVAL": "1"}
     assert subprocess.run(rightswatch("migrate"), env=env, capture_output=True).returncode == 0
-    processes("worker", "--concurrency", "2", env=env, name="worker")
-    processes("beat", env=env, name="beat")
+    start_process("worker", "--concurrency", "2", env=env, name="worker")
+    start_process("beat", env=env, name="beat")
 
     def titles() -> set[str]:
         return {

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from celery import Celery
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import WEBHOOK_SECRET, feed_xml
+from tests.conftest import WEBHOOK_SECRET, feed_xml, wait_for
 from tests.test_webhook import Receiver
 
 ITEMS = [
@@ -76,46 +76,10 @@ def env(
     }
 
 
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-
-    def run(*args: str, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "worker", *args],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        started.append(process)
-        return process
-
-    yield run
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in started:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
 def test_sigkill_between_send_and_record_repeats_at_most_once(
     env: dict[str, str],
     receiver: Receiver,
-    start: Callable[..., subprocess.Popen[bytes]],
+    start_process: Callable[..., subprocess.Popen[bytes]],
     pg_database: str,
     tmp_path: Path,
 ) -> None:
@@ -124,8 +88,8 @@ def test_sigkill_between_send_and_record_repeats_at_most_once(
     )
     assert migrated.returncode == 0, migrated.stderr
     receiver.delay = 60  # hold the first request open: the worker is inside send()
-    worker = start("worker", "--concurrency", "1", env=env, name="worker1")
-    start("beat", env=env, name="beat")
+    worker = start_process("worker", "--concurrency", "1", env=env, name="worker1")
+    start_process("beat", env=env, name="beat")
     Celery(broker=env["RIGHTSWATCH_BROKER_URL"]).send_task("rightswatch.poll_due_feeds")
 
     def logs() -> str:
@@ -140,7 +104,7 @@ def test_sigkill_between_send_and_record_repeats_at_most_once(
         with engine.connect() as conn:
             status = conn.execute(sa.text("SELECT status FROM deliveries")).scalar_one()
         assert status == "sending"
-        start("worker", "--concurrency", "1", env=env, name="worker2")
+        start_process("worker", "--concurrency", "1", env=env, name="worker2")
 
         def sent() -> bool:
             with engine.connect() as conn:
