@@ -132,6 +132,9 @@ def test_nothing_lost_or_doubled_with_three_workers_a_kill_and_a_flush(
         "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
         "RIGHTSWATCH_BEAT_INTERVAL": "2",
         "RIGHTSWATCH_POLL_LEASE": "20",
+        # A delivery claimed by the killed worker, whose redelivery FLUSHALL wiped, is
+        # taken again by the sweep when its claim ends: keep that within the wait below.
+        "RIGHTSWATCH_DELIVERY_LEASE": "20",
         "RIGHTSWATCH_SWEEP_GRACE": "5",
         "CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
