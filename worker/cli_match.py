@@ -17,7 +17,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import click
 
@@ -30,6 +30,10 @@ _FEED_SUFFIXES: Final = frozenset({".xml", ".rss", ".atom", ".rdf"})
 _FEED_STARTS: Final = (b"<?xml", b"<rss", b"<feed", b"<rdf:RDF")
 _PROGRESS_FROM: Final = 20
 """Show a progress bar when there are more documents than this."""
+
+if TYPE_CHECKING:
+    from worker.config import Config
+    from worker.fetch import FetchLimits
 
 Source = tuple[str, Document]
 """Where a document came from (path, path#item or URL#item) and the document."""
@@ -73,9 +77,9 @@ def match_command(
     from worker.config import load_config
 
     try:
-        specs = load_config(config_path).config.watchlist_specs()
-        matcher = compile_matcher(_selected(specs, watchlist_ids))
-        documents = [source for name in inputs or ("-",) for source in _documents(name)]
+        config = load_config(config_path).config
+        matcher = compile_matcher(_selected(config.watchlist_specs(), watchlist_ids))
+        documents = [source for name in inputs or ("-",) for source in _documents(name, config)]
     except RightswatchError as error:
         raise click.ClickException(str(error)) from error
     for source, hit in _matches(matcher, documents):
@@ -98,14 +102,14 @@ def _selected(specs: Sequence[WatchlistSpec], wanted: Sequence[str]) -> list[Wat
     return [dataclasses.replace(spec, feeds=()) for spec in chosen]
 
 
-def _documents(name: str) -> list[Source]:
+def _documents(name: str, config: Config) -> list[Source]:
     if name == "-":
         text = sys.stdin.read()
         return [("-", _text_document(text))]
     if name.startswith(("http://", "https://")):
         from worker.fetch import fetch_url
 
-        return _feed_documents(fetch_url(name), name)
+        return _feed_documents(fetch_url(name, limits=_fetch_limits(name, config)), name)
     path = Path(name)
     try:
         body = path.read_bytes()
@@ -120,6 +124,23 @@ def _documents(name: str) -> list[Source]:
     except UnicodeDecodeError as error:
         raise click.ClickException(f"{name}: not UTF-8 text") from error
     return [(name, _text_document(text))]
+
+
+def _fetch_limits(url: str, config: Config) -> FetchLimits:
+    """Fetch a URL as polling would: the feed's proxy and User-Agent, else the global ones.
+
+    A one-off check must not reveal the monitor any more than polling does.
+    """
+    from worker.fetch import FetchLimits
+
+    feed = next((feed for feed in config.feeds if feed.url == url), None)
+    if feed is not None:
+        return FetchLimits(
+            proxy=config.proxy(feed), circuit=feed.id, user_agent=config.user_agent(feed)
+        )
+    return FetchLimits(
+        proxy=config.fetch.proxy, circuit="rightswatch-match", user_agent=config.fetch.user_agent
+    )
 
 
 def _text_document(text: str) -> Document:

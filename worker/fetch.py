@@ -623,12 +623,14 @@ def _status_error(status: int, reason: str, headers: _Headers) -> FetchStatusErr
     return FetchStatusError(message, status=status, retry_after=retry_after)
 
 
-def fetch_url(url: str, settings: Settings | None = None) -> bytes:
-    """One-off GET for the CLI (``rightswatch match URL``)."""
+def fetch_url(
+    url: str, settings: Settings | None = None, limits: FetchLimits | None = None
+) -> bytes:
+    """One-off GET for the CLI (``rightswatch match URL``), through ``limits.proxy`` if set."""
     from worker.settings import load_settings
 
     fetcher = Fetcher(settings or load_settings(), gate=LocalHostGate())
     try:
-        return fetcher.fetch(url).body
+        return fetcher.fetch(url, limits=limits).body
     finally:
         fetcher.close()

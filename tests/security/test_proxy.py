@@ -10,11 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.conftest import ROOT, feed_xml
 from tests.security.proxies import FAKE_HOST, http_proxy, socks5_proxy
+from worker.cli import cli
 from worker.config import NEUTRAL_USER_AGENT
 from worker.embedded import EmbeddedService
 from worker.runtime import Runtime
@@ -285,3 +287,33 @@ def test_https_feeds_are_tunnelled_through_an_http_proxy_with_connect(
     finally:
         server.clear()
         server.stop()
+
+
+def test_the_match_command_fetches_a_url_through_the_configured_proxy(
+    httpserver: HTTPServer, write_config: Callable[..., Path]
+) -> None:
+    items = [{"guid": "m", "title": "Report", "description": "Tolekan Ismailova was searched."}]
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        feed_xml(items), content_type="application/rss+xml"
+    )
+    url = f"http://{FAKE_HOST}:{httpserver.port}/feed.xml"
+    with socks5_proxy() as (address, seen):
+        config = write_config(
+            f"""\
+            fetch:
+              proxy: socks5h://{address}
+              user_agent: neutral
+            watchlists:
+              - id: kg
+                title: KG
+                people: [{{name: Tolekan Ismailova}}]
+            """
+        )
+        result = CliRunner().invoke(
+            cli, ["match", "--config", str(config), "--format", "jsonl", url]
+        )
+    assert result.exit_code == 0, result.output
+    assert '"term": "Tolekan Ismailova"' in result.output
+    # The name was resolved by the proxy: this machine cannot resolve it.
+    assert seen.requests == [f"{FAKE_HOST}:{httpserver.port}"] and seen.address_types == [3]
+    assert _feed_requests(httpserver)[0].headers["User-Agent"] == NEUTRAL_USER_AGENT
