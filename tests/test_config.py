@@ -207,7 +207,7 @@ def test_check_config_cli_on_a_valid_file(write_config: Callable[..., Path]) -> 
     result = run_cli("check-config", str(path), env={"CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        f"{path}: OK: 1 feeds, 1 watch lists (3 people, 2 keywords), 2 subscribers"
+        f"{path}: OK: 1 feed, 1 watch list (3 people, 2 keywords), 2 subscribers"
     )
 
 

@@ -706,6 +706,11 @@ def summary(config: Config) -> str:
     people = sum(len(w.people) for w in config.watchlists)
     keywords = sum(len(w.keywords) for w in config.watchlists)
     return (
-        f"{len(config.feeds)} feeds, {len(config.watchlists)} watch lists "
-        f"({people} people, {keywords} keywords), {len(config.subscribers)} subscribers"
+        f"{_count(len(config.feeds), 'feed')}, {_count(len(config.watchlists), 'watch list')} "
+        f"({_count(people, 'person', 'people')}, {_count(keywords, 'keyword')}), "
+        f"{_count(len(config.subscribers), 'subscriber')}"
     )
+
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
