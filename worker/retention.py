@@ -1,5 +1,9 @@
 """Retention: rows older than the configured ages are deleted, nothing newer.
 
+Old entries are not deleted but emptied: their text goes, their keys (hashes of
+GUID, link and text) stay, so that a feed still carrying an old report does not
+make it new and alert again.
+
 A seized database should hold as little history as the work needs. The ages
 come from the YAML's ``retention:`` section; :func:`cutoffs` is the pure
 arithmetic, :func:`purge` the effectful job run nightly (Celery beat, or the
@@ -113,8 +117,23 @@ def _delete_matches(session: Session, where: ColumnElement[bool], report: PurgeR
     report.matches += _deleted(session, delete(Match).where(where))
 
 
-def purge_session(session: Session, cut: Cutoffs) -> PurgeReport:
-    """Delete what the cutoffs allow, inside the caller's transaction."""
+_FORGOTTEN: dict[str, Any] = {
+    "guid": None,
+    "link": None,
+    "title": "",
+    "summary": "",
+    "content": "",
+    "language": None,
+    "published_at": None,
+    "updated_at": None,
+    "story_id": None,
+}
+"""What an old entry loses. Its keys and content hash stay: feeds carry reports for
+years, and a report whose row was deleted would be new, and alert, on the next poll."""
+
+
+def purge_session(session: Session, cut: Cutoffs, now: datetime) -> PurgeReport:
+    """Delete (entries: empty) what the cutoffs allow, inside the caller's transaction."""
     report = PurgeReport()
     if cut.deliveries is not None:
         old = (
@@ -135,7 +154,10 @@ def purge_session(session: Session, cut: Cutoffs) -> PurgeReport:
         _delete_matches(session, _open_delivery(of_old_entries), report)
         # An entry whose match is still being delivered stays until the delivery is done.
         doomed = select(Entry.id).where(
-            Entry.first_seen_at < cut.entries, Entry.id.not_in(select(Match.entry_id))
+            Entry.first_seen_at < cut.entries,
+            # Emptied before, unless the feed has since changed the report's text.
+            Entry.forgotten_at.is_(None) | (Entry.updated_at > Entry.forgotten_at),
+            Entry.id.not_in(select(Match.entry_id)),
         )
         ids = list(session.scalars(doomed))
         for start in range(0, len(ids), 500):
@@ -144,7 +166,10 @@ def purge_session(session: Session, cut: Cutoffs) -> PurgeReport:
                 session, delete(StorySketch).where(StorySketch.story_id.in_(batch))
             )
             _deleted(session, update(Entry).where(Entry.story_id.in_(batch)).values(story_id=None))
-            report.entries += _deleted(session, delete(Entry).where(Entry.id.in_(batch)))
+            report.entries += _deleted(
+                session,
+                update(Entry).where(Entry.id.in_(batch)).values(**_FORGOTTEN, forgotten_at=now),
+            )
     if cut.fetch_history is not None:
         report.operator_alerts += _deleted(
             session,
@@ -165,7 +190,7 @@ def purge(runtime: Runtime, *, dry_run: bool = False, actor: str = "task:nightly
     with runtime.sessions() as session:
         transaction = session.begin()
         try:
-            report = purge_session(session, cut)
+            report = purge_session(session, cut, runtime.clock())
             if report.total:
                 audit.record(
                     session, "purge", actor=actor, details=report.counts(), at=runtime.clock()

@@ -84,7 +84,7 @@ def test_purge_removes_what_is_older_than_retention_and_nothing_newer(
     write_config: Callable[..., Path],
     make_settings: Callable[..., Settings],
 ) -> None:
-    smtp_url, _inbox = smtp_server
+    smtp_url, inbox = smtp_server
     httpserver.expect_request("/feed.xml").respond_with_data(
         feed_xml(ITEMS), content_type="application/rss+xml"
     )
@@ -92,7 +92,8 @@ def test_purge_removes_what_is_older_than_retention_and_nothing_newer(
     settings = make_settings(
         config, RIGHTSWATCH_DATABASE_URL=pg_database, RIGHTSWATCH_SMTP_URL=smtp_url
     )
-    runtime = Runtime(settings, clock=lambda: NOW)
+    clock = [NOW]
+    runtime = Runtime(settings, clock=lambda: clock[0])
     try:
         service = EmbeddedService(runtime)
         service.prepare()
@@ -117,10 +118,27 @@ def test_purge_removes_what_is_older_than_retention_and_nothing_newer(
 
         report = purge(runtime)
         assert (report.entries, report.matches, report.deliveries) == (1, 1, 1)
-        assert _counts(runtime) == {"entries": 2, "matches": 1, "deliveries": 1}
+        # The old entry's text is gone; its keys stay.
+        assert _counts(runtime) == {"entries": 3, "matches": 1, "deliveries": 1}
         with runtime.sessions() as session:
-            assert set(session.scalars(select(Entry.guid))) == {"new", "other"}
+            rows = session.execute(select(Entry.guid, Entry.title, Entry.forgotten_at)).all()
+        assert sorted((guid or "", title) for guid, title, _ in rows) == [
+            ("", ""),
+            ("new", "Azimjan Askarov released"),
+            ("other", "Weather"),
+        ]
         assert purge(runtime).total == 0
+
+        # The feed still carries the old report, beside a new one: only the new one alerts.
+        httpserver.clear()
+        httpserver.expect_request("/feed.xml").respond_with_data(
+            feed_xml([*ITEMS, {"guid": "later", "title": "Later", "description": "Askarov."}]),
+            content_type="application/rss+xml",
+        )
+        clock[0] = NOW + timedelta(days=1)
+        summary = service.run_once()
+        assert (summary.entries_new, summary.alerts_sent) == (1, 0), summary.line()
+        assert len(inbox.messages) == 2
     finally:
         runtime.close()
 

@@ -159,6 +159,9 @@ class Entry(Base):
     the story window); None when this entry is the first."""
     updated_at: Mapped[OptTimestamp]
     """When the feed last changed this entry's text."""
+    forgotten_at: Mapped[OptTimestamp]
+    """When retention removed the text: the keys stay, so a feed still carrying the
+    report does not make it new (and alert) again."""
 
     feed: Mapped[Feed] = relationship()
 

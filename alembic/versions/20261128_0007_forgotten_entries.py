@@ -1,0 +1,27 @@
+"""purged entries keep their fingerprint: entries.forgotten_at
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-28 11:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0007'
+down_revision: str | None = '0006'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('forgotten_at', sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('entries', schema=None) as batch_op:
+        batch_op.drop_column('forgotten_at')
