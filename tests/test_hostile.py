@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -163,9 +162,7 @@ def test_generated_monsters(lab: FeedLab, httpserver: HTTPServer, name: str) -> 
     lab.configure(
         f"defaults:\n  host_delay: 0\nfeeds:\n  - id: f\n    url: {httpserver.url_for('/feed')}\n{WATCH}"
     )
-    started = time.monotonic()
-    lab.poll("f")
-    assert time.monotonic() - started < 30
+    lab.poll("f")  # a hang is caught by the suite's per-test timeout
     assert lab.feed("f").last_error == recorded
     assert len(lab.entries("f")) == kept
 
@@ -192,10 +189,8 @@ def test_a_100_mb_response_is_cut_off(
     lab.configure(
         f"defaults:\n  host_delay: 0\nfeeds:\n  - id: f\n    url: {httpserver.url_for('/feed')}\n"
     )
-    started = time.monotonic()
     error = lab.poll("f").error
     assert error is not None and error.startswith("response larger than 20,971,520 bytes")
-    assert time.monotonic() - started < 20
 
 
 class _RawServer:
