@@ -245,8 +245,9 @@ def plain_rss(body: bytes, url: str, content_type: str | None) -> ParsedFeed | N
     channel = root.find("channel")
     if root.tag != "rss" or root.get("version") != "2.0" or channel is None:
         return None
+    items = channel.findall("item")
     try:
-        entries = [_plain_item(item, url) for item in channel.iterfind("item")]
+        entries = [_plain_item(item, url) for item in items[:MAX_ENTRIES]]
         texts = {
             tag: _repaired(_raw(element))
             for tag in ("title", "language", "ttl")
@@ -254,14 +255,20 @@ def plain_rss(body: bytes, url: str, content_type: str | None) -> ParsedFeed | N
         }
     except _NotPlain:
         return None
-    if len(entries) > MAX_ENTRIES:
-        return None
     return ParsedFeed(
         title=texts.get("title") or None,
         entries=tuple(e for e in entries if _worth_keeping(e)),
         language=texts.get("language") or None,
+        problem=_too_many(len(items)),
         ttl=_ttl(texts.get("ttl")),
     )
+
+
+def _too_many(count: int) -> str | None:
+    """Only the first MAX_ENTRIES items are read: a feed listing more is told so."""
+    if count <= MAX_ENTRIES:
+        return None
+    return f"the feed lists {count:,} items; only the first {MAX_ENTRIES:,} were read"
 
 
 def _worth_keeping(entry: ParsedEntry) -> bool:
@@ -313,9 +320,7 @@ def parse_with_feedparser(body: bytes, url: str, content_type: str | None) -> Pa
     if isinstance(bozo, _BENIGN):
         bozo = None
     problem = f"malformed feed ({_describe(bozo)})" if bozo else None
-    if len(result.entries) > MAX_ENTRIES:
-        count = len(result.entries)
-        problem = f"the feed lists {count:,} items; only the first {MAX_ENTRIES:,} were read"
+    problem = _too_many(len(result.entries)) or problem
     if not entries and (problem or not version):
         if _looks_like_html(body, content_type):
             raise ParseError("the server returned an HTML page, not a feed")
