@@ -21,7 +21,8 @@ import pytest
 
 from tests.conftest import ROOT, feed_xml
 
-pytestmark = pytest.mark.compose
+# Building the image and the waits below (up to 240 s each) outlast the suite's 300 s per test.
+pytestmark = [pytest.mark.compose, pytest.mark.timeout(1200)]
 
 OVERRIDE = "tests/compose/docker-compose.test.yml"
 

@@ -31,7 +31,8 @@ from tests.conftest import WEBHOOK_SECRET, feed_xml, free_port
 FEEDS = 200
 INTERVAL = 15.0
 
-pytestmark = pytest.mark.slow
+# The waits below add up to more than the suite's 300 s per test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 class World:
