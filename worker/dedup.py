@@ -178,11 +178,11 @@ def shingles(text: str) -> frozenset[int]:
     """CRC-32 hashes of the text's word 3-grams (case-folded).
 
     32 bits are plenty: a sketch only proposes candidates, and the similarity
-    is then computed on the whole sets.
+    is then computed on the whole sets. Built with ``map`` (no Python-level loop).
     """
     words = _WORD.findall(text.casefold())
-    grams = zip(words, words[1:], words[2:], strict=False)
-    return frozenset(zlib.crc32(f"{a} {b} {c}".encode()) for a, b, c in grams)
+    grams = map(" ".join, zip(words, words[1:], words[2:], strict=False))
+    return frozenset(map(zlib.crc32, map(str.encode, grams)))
 
 
 def story_text(title: str, summary: str, content: str) -> str:

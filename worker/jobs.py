@@ -45,9 +45,7 @@ def poll(
             policy=policy,
         )
     if outcome.polled:
-        with runtime.sessions() as session:
-            watchlists = repo.watchlists_of_matches(session, outcome.new_match_ids)
-        metrics.polled(outcome.failed, outcome.new_entries, watchlists)
+        metrics.polled(outcome.failed, outcome.new_entries, list(outcome.new_match_watchlists))
     return outcome
 
 

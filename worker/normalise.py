@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from html import unescape
 from html.parser import HTMLParser
 
 from worker.dedup import entry_identity
@@ -50,7 +51,14 @@ _BLOCK = frozenset(
     ]
 )
 _SKIP = frozenset({"script", "style", "template", "noscript", "head", "title"})
-_SPACES = re.compile(r"[^\S\n]+")
+_WS = "[ \t\n\r\f]"
+_PLAIN_TAG = re.compile(
+    rf"<(?:([a-zA-Z][a-zA-Z0-9]*)"
+    rf"(?:{_WS}+[a-zA-Z_:][-a-zA-Z0-9_:.]*"
+    rf"(?:{_WS}*={_WS}*(?:\"[^\"<>]*\"|'[^'<>]*'|[^ \t\n\r\f\"'<>=`/]+))?)*"
+    rf"{_WS}*(/?)|/([a-zA-Z][a-zA-Z0-9]*){_WS}*)>"
+)
+"""A start tag (its name, "/" if self-closing) or an end tag (its name) in plain syntax."""
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0b-\x1f]+")
 """Soft hyphens, zero-width characters, byte order marks and control characters (not tab,
@@ -81,21 +89,59 @@ class _TextExtractor(HTMLParser):
 
 
 def clean_text(text: str) -> str:
-    """NFC, no invisible characters, spaces collapsed, paragraphs kept."""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
-    text = _SPACES.sub(" ", text)
-    text = "\n".join(line.strip() for line in text.split("\n"))
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    """NFC, no invisible characters, spaces collapsed, paragraphs kept.
+
+    Line by line with str.split, which splits on the whitespace ``\\s`` means:
+    several times faster than substituting every run of spaces with a regular
+    expression, and the invisible characters (which printable lines cannot
+    have) are only looked for where they can be.
+    """
+    lines = []
+    for line in unicodedata.normalize("NFC", text).split("\n"):
+        if not line.isprintable():
+            line = _INVISIBLE.sub("", line)
+        lines.append(" ".join(line.split()))
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 def html_to_text(html: str) -> str:
     """Text a person would read in the rendered HTML (no tags, entities decoded)."""
     if "<" not in html and "&" not in html:
         return clean_text(html)
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    return clean_text("".join(parser.parts))
+    text = _plain_markup_text(html)
+    if text is None:
+        parser = _TextExtractor()
+        parser.feed(html)
+        parser.close()
+        text = "".join(parser.parts)
+    return clean_text(text)
+
+
+def _plain_markup_text(html: str) -> str | None:
+    """What :class:`_TextExtractor` makes of plain markup, or None for anything else.
+
+    Feed HTML is mostly paragraphs, links and emphasis: split on its tags with
+    one regular expression instead of HTMLParser's per-tag Python code (several
+    times faster). Comments, declarations, script and style, unusual attribute
+    syntax or a stray ``<`` return None, and HTMLParser reads the document; the
+    tests check both give the same text.
+    """
+    pieces = _PLAIN_TAG.split(html)
+    parts = []
+    for i in range(0, len(pieces) - 1, 4):
+        data, start, self_closing, end = pieces[i : i + 4]
+        if "<" in data:
+            return None
+        parts.append(unescape(data) if "&" in data else data)
+        tag = (start or end).lower()
+        if tag in _SKIP:
+            return None
+        if tag in _BLOCK:
+            parts.append("\n\n" if self_closing else "\n")
+    if "<" in pieces[-1]:
+        return None
+    parts.append(unescape(pieces[-1]) if "&" in pieces[-1] else pieces[-1])
+    return "".join(parts)
 
 
 def content_hash(title: str, summary: str, content: str) -> str:

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from worker import dedup, metrics, operators
 from worker.config import Config, OperatorConfig
 from worker.db import repo
-from worker.db.models import Entry, Feed, Match, StorySketch
+from worker.db.models import Entry, Feed, Match, StorySketch, Subscriber
 from worker.errors import FetchError, ParseError
 from worker.fetch import Fetcher, FetchLimits, HostBusyError
 from worker.health import FeedFacts, FeedState, assess, message, operator_event
@@ -100,6 +100,8 @@ class PollOutcome:
     new_entries: int = 0
     changed_entries: int = 0
     new_match_ids: tuple[int, ...] = ()
+    new_match_watchlists: tuple[str, ...] = ()
+    """The watch list of each new match (for the metrics, without asking the database)."""
     delivery_ids: tuple[str, ...] = ()
     operator_alert_ids: tuple[str, ...] = ()
 
@@ -451,16 +453,25 @@ def _persist(
     earlier_stories = {story_of[r[0]] for r in known_rows} | {
         f.story for f in fresh if f.story is not None and f.twin is None
     }
-    skip = _already_told(session, new_matches, terms, story_of, earlier_stories)
-    delivery_ids = repo.create_deliveries(
-        session, [(m, w) for m, w, _ in new_matches], now, skip=skip, hold=policy.story_hold
-    )
+    subscribers = repo.subscribers_by_watchlist(session, {w for _, w, _ in new_matches})
+    delivery_ids: list[str] = []
+    if subscribers:  # else nobody to tell, and nothing to look up about what they were told
+        skip = _already_told(session, new_matches, terms, story_of, earlier_stories, subscribers)
+        delivery_ids = repo.create_deliveries(
+            session,
+            [(m, w) for m, w, _ in new_matches],
+            now,
+            subscribers,
+            skip=skip,
+            hold=policy.story_hold,
+        )
     return PollOutcome(
         feed_id,
         polled=True,
         new_entries=inserted,
         changed_entries=len(changed),
         new_match_ids=tuple(m for m, _, _ in new_matches),
+        new_match_watchlists=tuple(w for _, w, _ in new_matches),
         delivery_ids=tuple(delivery_ids),
     )
 
@@ -609,6 +620,7 @@ def _already_told(
     terms: dict[tuple[int, str], set[str]],
     story_of: Mapping[int, int],
     earlier_stories: set[int],
+    subscribers: Mapping[str, Sequence[Subscriber]],
 ) -> set[tuple[int, str]]:
     """(match, subscriber) pairs to skip: the subscriber already has this story's terms.
 
@@ -617,19 +629,18 @@ def _already_told(
     """
     stories = {story_of[entry_id] for _, _, entry_id in new_matches}
     covered: dict[tuple[int, str, str], set[str]] = {}
-    for story, subscriber, watchlist, earlier in repo.story_coverage(
+    for story, subscriber_id, watchlist, earlier in repo.story_coverage(
         session, stories & earlier_stories
     ):
-        covered.setdefault((story, subscriber, watchlist), set()).update(earlier)
-    subscribers = repo.subscribers_by_watchlist(session, list({w for _, w, _ in new_matches}))
+        covered.setdefault((story, subscriber_id, watchlist), set()).update(earlier)
     skip: set[tuple[int, str]] = set()
     for match_id, watchlist_id, entry_id in sorted(new_matches, key=lambda m: m[0]):
         story_id = story_of[entry_id]
         matched = terms[(entry_id, watchlist_id)]
-        for subscriber_id in subscribers.get(watchlist_id, []):
-            told = covered.setdefault((story_id, subscriber_id, watchlist_id), set())
+        for subscriber in subscribers.get(watchlist_id, []):
+            told = covered.setdefault((story_id, subscriber.id, watchlist_id), set())
             if told and matched <= told:
-                skip.add((match_id, subscriber_id))
+                skip.add((match_id, subscriber.id))
             else:
                 told |= matched
     return skip

@@ -8,13 +8,14 @@ create a second alert.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -53,14 +54,35 @@ def insert_new(
 ) -> list[Any]:
     """Insert rows, skipping those that already exist; return ``columns`` of the new ones.
 
-    The rows go as one executemany (SQLAlchemy batches them into multi-row
-    INSERTs with RETURNING), so the statement is compiled once and cached.
+    On PostgreSQL the rows go as one array per column into a single ``INSERT …
+    SELECT FROM unnest(…)``: the statement text is the same for any number of
+    rows, so psycopg caches its conversion and the server prepares it once per
+    connection, where a multi-row VALUES list is a new, long query text each
+    time (its parsing cost more than the insert). Elsewhere, one executemany.
+    Every row must have the same keys.
     """
     if not rows:
         return []
-    statement = _insert(session, model).on_conflict_do_nothing().returning(*columns)
-    result = session.execute(statement, list(rows))
+    if session.get_bind().dialect.name == "postgresql":
+        keys = tuple(rows[0])
+        statement = _unnest_insert(model.__table__, keys, tuple(c.key for c in columns))
+        result = session.execute(statement, {k: [row[k] for row in rows] for k in keys})
+    else:
+        statement = _insert(session, model).on_conflict_do_nothing().returning(*columns)
+        result = session.execute(statement, list(rows))
     return list(result.scalars()) if len(columns) == 1 else [tuple(r) for r in result]
+
+
+@cache
+def _unnest_insert(table: Table, keys: tuple[str, ...], returning: tuple[str, ...]) -> Any:
+    arrays = [bindparam(k, type_=postgresql.ARRAY(table.c[k].type, dimensions=1)) for k in keys]
+    rows = func.unnest(*arrays).table_valued(*keys).render_derived()
+    return (
+        postgresql.insert(table)
+        .from_select(keys, select(*rows.c))
+        .on_conflict_do_nothing()
+        .returning(*(table.c[name] for name in returning))
+    )
 
 
 # --- config mirror -----------------------------------------------------------
@@ -323,24 +345,24 @@ def also_reported_by(session: Session, match_id: int) -> tuple[str, ...]:
 
 
 def subscribers_by_watchlist(
-    session: Session, watchlist_ids: Sequence[str]
-) -> dict[str, list[str]]:
-    """Active subscribers of each watch list."""
+    session: Session, watchlist_ids: Collection[str]
+) -> dict[str, list[Subscriber]]:
+    """Active subscribers of each watch list, by id."""
     if not watchlist_ids:
         return {}
     rows = session.execute(
-        select(Subscription.watchlist_id, Subscription.subscriber_id)
+        select(Subscription.watchlist_id, Subscriber)
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
         .where(
             Subscription.watchlist_id.in_(list(watchlist_ids)),
             Subscription.active.is_(True),
             Subscriber.active.is_(True),
         )
-        .order_by(Subscription.subscriber_id)
+        .order_by(Subscriber.id)
     )
-    result: dict[str, list[str]] = {}
-    for watchlist_id, subscriber_id in rows:
-        result.setdefault(watchlist_id, []).append(subscriber_id)
+    result: dict[str, list[Subscriber]] = {}
+    for watchlist_id, subscriber in rows:
+        result.setdefault(watchlist_id, []).append(subscriber)
     return result
 
 
@@ -425,15 +447,18 @@ def create_deliveries(
     session: Session,
     new_matches: Sequence[tuple[int, str]],
     now: datetime,
+    by_watchlist: Mapping[str, Sequence[Subscriber]],
     *,
     skip: Collection[tuple[int, str]] = frozenset(),
     hold: timedelta = timedelta(0),
 ) -> list[str]:
     """Outbox rows for new ``(match id, watch list id)`` pairs, in the caller's transaction.
 
-    ``skip``: ``(match id, subscriber id)`` pairs that get nothing (the subscriber
-    already has this story); ``hold``: immediate alerts wait this long, so copies
-    of the story polled meanwhile are named in them.
+    ``by_watchlist``: the active subscribers of the matches' watch lists
+    (:func:`subscribers_by_watchlist`); ``skip``: ``(match id, subscriber id)``
+    pairs that get nothing (the subscriber already has this story); ``hold``:
+    immediate alerts wait this long, so copies of the story polled meanwhile
+    are named in them.
 
     Immediate subscribers get one row per match; the ids of these come back to
     be enqueued after the commit. Digest subscribers get the match added to the
@@ -443,19 +468,6 @@ def create_deliveries(
     """
     if not new_matches:
         return []
-    rows = session.execute(
-        select(Subscription.watchlist_id, Subscriber)
-        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .where(
-            Subscription.watchlist_id.in_({wl for _, wl in new_matches}),
-            Subscription.active.is_(True),
-            Subscriber.active.is_(True),
-        )
-        .order_by(Subscriber.id)
-    ).all()
-    by_watchlist: dict[str, list[Subscriber]] = {}
-    for watchlist_id, subscriber in rows:
-        by_watchlist.setdefault(watchlist_id, []).append(subscriber)
     immediate: list[dict[str, Any]] = []
     digests: dict[str, tuple[Subscriber, list[int]]] = {}
     for match_id, watchlist_id in new_matches:
@@ -643,10 +655,3 @@ def activate_subscriber(session: Session, subscriber_id: str, now: datetime) -> 
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
-
-
-def watchlists_of_matches(session: Session, match_ids: Collection[int]) -> list[str]:
-    """The watch list of each match (for the matches-by-watch-list counter)."""
-    if not match_ids:
-        return []
-    return list(session.scalars(select(Match.watchlist_id).where(Match.id.in_(list(match_ids)))))

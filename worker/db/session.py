@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import select
 import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,9 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Dialect, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.errors import RightswatchError
@@ -24,7 +26,7 @@ SessionFactory = sessionmaker[Session]
 
 
 def make_engine(database_url: str) -> Engine:
-    """An engine that survives database restarts (pre-ping) and SQLite contention."""
+    """An engine that survives database restarts and SQLite contention."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -32,7 +34,43 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_recycle=1800)
+    engine = create_engine(url, pool_size=5, max_overflow=5, pool_recycle=1800)
+    event.listen(engine, "checkout", _ping_if_disturbed(engine.dialect))
+    return engine
+
+
+def _ping_if_disturbed(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
+    """A pre-ping without a round trip: only a connection with news on its socket is pinged.
+
+    An idle connection's socket has nothing to read unless the server spoke: a
+    restart or ``pg_terminate_backend`` sends an error and closes the socket,
+    so the ping that ``pool_pre_ping`` makes on every checkout (one round trip
+    per transaction) is made only then. A failed ping discards the pool's
+    older connections, as ``pool_pre_ping`` does.
+    """
+
+    def check(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not _readable(dbapi_connection):
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as e:
+            raise InvalidatePoolError(f"connection lost: {e}") from e
+
+    return check
+
+
+def _readable(dbapi_connection: Any) -> bool:
+    """Whether the server sent something since the connection went idle (or it is closed)."""
+    if getattr(dbapi_connection, "closed", False):
+        return True
+    try:
+        fd = dbapi_connection.fileno()
+    except Exception:  # a driver without a socket, or one already closed: ping it
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
