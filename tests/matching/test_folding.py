@@ -3,9 +3,22 @@
 
 from __future__ import annotations
 
+import random
+import re
+import threading
+
 import pytest
 
-from worker.matching.folding import FoldedText, Gap, classify_gap, fold_token, tokens_of
+from worker.matching import folding
+from worker.matching.folding import (
+    TOKEN,
+    TOKEN_KEYS,
+    FoldedText,
+    Gap,
+    classify_gap,
+    fold_token,
+    tokens_of,
+)
 
 SAME_KEY = [
     # (rule, spellings that must fold to one key)
@@ -150,3 +163,93 @@ def test_separator_is_the_text_between_tokens() -> None:
     folded = FoldedText("title", "A.  Askarov, Azimjan")
     assert [folded.separator(index) for index in range(3)] == [".  ", ", ", ""]
     assert [folded.gap(index) for index in range(2)] == [Gap.DOT, Gap.COMMA]
+
+
+# Pieces that make chunks of every kind: one token, several (hyphen, apostrophe,
+# full stop), none (dash, lone comma, empty between two spaces), other white space.
+PIECES = [
+    "word", "Аскаров", "Askarov's", "Rimsky-Korsakov", "А.А.", "«Аскаров»,", "1990",
+    "—", ",", "", "end.\n\nNext", "a\tb", "x\u00a0y", "q\u200bq", "\u2028", "O\u2019Brien",
+    "x" * 80,
+]  # fmt: skip
+SEPARATORS = [" ", "  ", "\n", " \n ", "\t", " - ", ", "]
+
+
+def _random_texts(seed: int, count: int, most_pieces: int) -> list[str]:
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        words = [rng.choice(PIECES) for _ in range(rng.randrange(most_pieces))]
+        texts.append("".join(word + rng.choice(SEPARATORS) for word in words))
+    return texts
+
+
+def _check_against_a_plain_tokenisation(text: str, rng: random.Random) -> None:
+    spans = [match.span() for match in re.finditer(TOKEN, text)]
+    folded = FoldedText("content", text)
+    assert folded.token_count == len(spans)
+    assert folded.key_text == " " + "".join(fold_token(text[a:b]) + " " for a, b in spans)
+    order = list(range(len(spans)))
+    rng.shuffle(order)  # tokens are located in any order, from the nearest known chunk
+    for index in order:
+        assert folded.span(index, index) == spans[index]
+        assert folded.key(index) == fold_token(text[slice(*spans[index])])
+        end = spans[index + 1][0] if index + 1 < len(spans) else len(text)
+        assert folded.separator(index) == text[spans[index][1] : end]
+
+
+@pytest.mark.parametrize(("seed", "most_pieces"), [(1, 12), (2, 60), (3, 600)])
+def test_tokens_are_located_exactly_in_any_text(seed: int, most_pieces: int) -> None:
+    rng = random.Random(seed)
+    for text in _random_texts(seed, 150, most_pieces):
+        _check_against_a_plain_tokenisation(text, rng)
+
+
+def test_uneven_text_is_located_exactly() -> None:
+    """Long words, then short ones: the guessed offsets are far off and corrected."""
+    rng = random.Random(4)
+    text = " ".join(["x" * 60] * 200 + ["a"] * 3000 + ["Аскаров-Аскаровой"] * 100)
+    _check_against_a_plain_tokenisation(text, rng)
+
+
+def test_new_chunks_are_folded_once_and_the_cache_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(folding, "_MAX_CACHED_CHUNKS", len(folding._CHUNK_KEYS) + 50)
+    rng = random.Random(5)
+    texts = [
+        " ".join(f"new{rng.randrange(400)}{rng.choice(',.;')}" for _ in range(30))
+        for _ in range(60)
+    ]
+    for text in texts:
+        _check_against_a_plain_tokenisation(text, rng)
+    assert len(folding._CHUNK_KEYS) <= folding._MAX_CACHED_CHUNKS
+    assert folding._PENDING not in folding._CHUNK_KEYS.values()
+
+
+def test_folding_from_several_threads_at_once_gives_the_same_keys() -> None:
+    texts = _random_texts(6, 300, 80)
+    texts += [" ".join(f"thread{i % 97}-{i % 13}" for i in range(n, n + 40)) for n in range(300)]
+    expected = [" " + "".join(fold_token(t) + " " for t in tokens_of(text)) for text in texts]
+    wrong: list[int] = []
+
+    def fold_all(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(600):
+            index = rng.randrange(len(texts))
+            if FoldedText("content", texts[index]).key_text != expected[index]:
+                wrong.append(index)
+
+    threads = [threading.Thread(target=fold_all, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+    assert folding._PENDING not in folding._CHUNK_KEYS.values()
+
+
+def test_token_keys_fold_each_spelling_of_case_once() -> None:
+    for word in ["Miro", "MIRO", "miro", "Аскарову", "АСКАРОВУ", "İstanbul", "STRASSE", "Straße"]:
+        assert TOKEN_KEYS[word] == fold_token(word)
+    assert TOKEN_KEYS.by_lowered["miro"] == fold_token("Miro")

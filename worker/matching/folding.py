@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from enum import IntEnum
-from itertools import accumulate
+from itertools import islice, repeat
+from operator import itemgetter
 from typing import Final
 
 from .snippets import make_snippet
@@ -106,9 +108,17 @@ def _digraph(match: re.Match[str]) -> str:
     return _DIGRAPH_RULES[match.group()]
 
 
+def _single(match: re.Match[str]) -> str:
+    return match.group(1)
+
+
 def fold_token(token: str) -> str:
     """The comparison key of one word, in any supported script or spelling."""
-    lowered = token.lower()
+    return _fold_lowered(token.lower())
+
+
+def _fold_lowered(lowered: str) -> str:
+    """`fold_token` of a word given in lower case (it depends on nothing else)."""
     if "ъ" in lowered:
         lowered = _BULGARIAN_HARD_SIGN.sub("а", lowered)
     latin = lowered.translate(_CHAR_TABLE)
@@ -117,9 +127,13 @@ def fold_token(token: str) -> str:
     possessive = _POSSESSIVE.match(latin)
     if possessive:
         latin = possessive.group(1)
-    latin = _DOUBLED.sub(r"\1", _DIGRAPHS.sub(_digraph, latin))
+    latin = _DIGRAPHS.sub(_digraph, latin)
+    if _DOUBLED.search(latin):
+        latin = _DOUBLED.sub(_single, latin)
     if "ie" in latin or "io" in latin:
-        latin = _DOUBLED.sub(r"\1", _SOFT_E.sub("e", latin))
+        latin = _SOFT_E.sub("e", latin)
+        if _DOUBLED.search(latin):
+            latin = _DOUBLED.sub(_single, latin)
     if possessive:
         latin += "s"
     return latin.replace(" ", "") or lowered
@@ -148,14 +162,21 @@ class _TokenKeyCache(dict[str, str]):
     of unusual words cannot exhaust memory; later misses are folded each time.
     """
 
-    __slots__ = ("limit",)
+    __slots__ = ("by_lowered", "limit")
 
     def __init__(self, limit: int = 1_000_000) -> None:
         super().__init__()
         self.limit = limit
+        self.by_lowered: dict[str, str] = {}
+        """Lower-cased token → key: "Miro", "MIRO" and "miro" are folded once."""
 
     def __missing__(self, token: str) -> str:
-        key = fold_token(token)
+        lowered = token.lower()
+        key = self.by_lowered.get(lowered)
+        if key is None:
+            key = _fold_lowered(lowered)
+            if len(self.by_lowered) < self.limit:
+                self.by_lowered[lowered] = key
         if len(self) < self.limit:
             self[token] = key
         return key
@@ -215,108 +236,277 @@ GAPS: Final = _GapCache()
 
 _MAX_CACHED_CHUNK: Final = 64
 _MAX_CACHED_CHUNKS: Final = 500_000
-_OFFSET_BITS: Final = 32
-_OFFSET_MASK: Final = (1 << _OFFSET_BITS) - 1
+
+_NEXT_IN_CHUNK: Final = "\x1f"
+"""Marks, in `FoldedText.marked`, a token followed by another token of the same chunk."""
+_CUT_ALSO: Final = ("\n", "\r", "\t")
+"""Characters that `FoldedText` cuts text at, besides spaces."""
+_NO_TOKENS: Final = "\x1e"
+"""Stands, in `FoldedText.marked`, for a chunk without tokens (a dash, a lone comma, "")."""
 
 
-def _chunk_size(spans: tuple[tuple[int, int], ...], chunk: str) -> int:
-    """Tokens in a chunk and characters it takes up (with its space), packed in one int."""
-    return (len(spans) << _OFFSET_BITS) | (len(chunk) + 1)
+def _mark_chunk(chunk: str) -> str:
+    """Keys of the tokens of a space-free chunk, for `FoldedText.marked`."""
+    if chunk.isalnum():  # exactly one token, the whole chunk (the common case)
+        return TOKEN_KEYS[chunk] + " "
+    pieces = None if chunk.isprintable() else chunk.split()
+    if pieces is not None and (len(pieces) != 1 or len(pieces[0]) != len(chunk)):
+        # Other white space inside (a no-break space, say): tokens never span it,
+        # so the chunk is made of the pieces around it.
+        marked = [_chunk_key(piece) for piece in pieces]
+        keys = [piece[:-1] for piece in marked if piece != _NO_TOKENS]
+    else:
+        keys = [TOKEN_KEYS[token] for token in _TOKEN.findall(chunk)]
+    return _NEXT_IN_CHUNK.join(keys) + " " if keys else _NO_TOKENS
 
 
-class _ChunkSpans(dict[str, tuple[tuple[int, int], ...]]):
-    """Space-free chunk of text → character spans of the tokens in it."""
+_PENDING: Final = "\x00"
+"""What `_CHUNK_KEYS` gives, and stores, for a chunk it has not seen before."""
 
-    __slots__ = ()
+_CHUNK_KEYS: Final[defaultdict[str, str]] = defaultdict(repeat(_PENDING).__next__)
+"""Space-free chunk of text → keys of its tokens, marked (see `FoldedText.marked`).
 
-    def __missing__(self, chunk: str) -> tuple[tuple[int, int], ...]:
-        return tuple(match.span() for match in _TOKEN.finditer(chunk))
-
-
-class _ChunkSizes(dict[str, int]):
-    """Space-free chunk of text → `_chunk_size`."""
-
-    __slots__ = ()
-
-    def __missing__(self, chunk: str) -> int:
-        return _chunk_size(_CHUNK_SPANS[chunk], chunk)
+Text is first cut at spaces (fast, in C); chunks such as "Аскарова," or
+"(Askarov's" recur all the time, so each is tokenised and folded once. All
+the chunks of a field are looked up in one C call, and a lookup in a
+defaultdict whose default comes from C costs a third less than one in a dict
+subclass with `__missing__` written in Python: a new chunk gets `_PENDING`
+and is folded right after (`_fold_new`).
+"""
 
 
-class _ChunkKeys(dict[str, str]):
-    """Space-free chunk of text → keys of its tokens, each followed by a space.
+def _chunk_key(chunk: str) -> str:
+    """The marked keys of one chunk, from the cache or folded now (and kept)."""
+    marked = _CHUNK_KEYS.get(chunk)
+    if marked is None or marked == _PENDING:
+        held = marked is not None  # the cache holds a placeholder for it already
+        marked = _mark_chunk(chunk)
+        if len(chunk) <= _MAX_CACHED_CHUNK and len(_CHUNK_KEYS) - held < _MAX_CACHED_CHUNKS:
+            _CHUNK_KEYS[chunk] = marked
+        else:  # the cache stops growing; later misses are folded each time
+            _CHUNK_KEYS.pop(chunk, None)
+    return marked
 
-    Text is first cut at plain spaces (fast, in C); chunks such as "Аскарова,"
-    or "(Askarov's" recur all the time, so each is tokenised and folded once.
+
+def _fold_new(chunks: list[str], found: tuple[str, ...] | str, marked: str) -> str:
+    """`marked`, the joined keys that the cache `found` for `chunks`, completed.
+
+    Chunks new to the cache came back as `_PENDING`: fold those now and put
+    their keys in the place of the placeholders.
+    """
+    if isinstance(found, str):  # a single chunk
+        return _chunk_key(chunks[0])
+    pieces = marked.split(_PENDING)
+    parts = [pieces[0]]
+    at = -1
+    for piece in islice(pieces, 1, None):
+        at = found.index(_PENDING, at + 1)
+        parts += (_chunk_key(chunks[at]), piece)
+    return "".join(parts)
+
+
+def _chunk_span(chunk: str, index: int) -> tuple[int, int]:
+    """Offsets in a chunk of its token `index`."""
+    if chunk.isalnum():
+        return 0, len(chunk)
+    for number, match in enumerate(_TOKEN.finditer(chunk)):
+        if number == index:
+            return match.span()
+    raise IndexError(index)
+
+
+def _after_spaces(text: str, start: int, count: int, per_space: float) -> int:
+    """The offset just past the `count`-th space from `start` on (there are that many).
+
+    Guessed from the average distance between spaces, then corrected with
+    str.count, str.index and str.rindex (C, nothing allocated): cheaper than
+    adding up the lengths of all the chunks in between.
+    """
+    low = start
+    guess = min(low + int(count * per_space) + 1, len(text))
+    while True:
+        spaces = text.count(" ", low, guess)
+        if spaces > count + 4:  # far past it: halve the step
+            guess = low + (guess - low) // 2
+            continue
+        if spaces >= count:
+            position = guess
+            for _ in range(spaces - count + 1):
+                position = text.rindex(" ", low, position)
+            return position + 1
+        if count - spaces <= 4:
+            position = guess - 1
+            for _ in range(count - spaces):
+                position = text.index(" ", position + 1)
+            return position + 1
+        low = guess
+        count -= spaces
+        guess = min(low + int(count * per_space) + 1, len(text))
+
+
+class _Locator:
+    """Where the tokens of one `FoldedText` are; built on its first lookup.
+
+    The chunk of token i is i, less the tokens before it that share a chunk
+    with the next one, plus the chunks without tokens before it: both lists are
+    read off the markers in `FoldedText.marked`. A chunk's character offset is
+    found by counting spaces from the nearest chunk whose offset is already known.
     """
 
-    __slots__ = ()
+    __slots__ = (
+        "chunk_offsets",
+        "chunk_starts",
+        "next_in_chunk",
+        "no_tokens",
+        "per_space",
+        "spans",
+    )
 
-    def __missing__(self, chunk: str) -> str:
-        spans = _CHUNK_SPANS[chunk]
-        keys = "".join(TOKEN_KEYS[chunk[start:end]] + " " for start, end in spans)
-        if len(chunk) <= _MAX_CACHED_CHUNK and len(self) < _MAX_CACHED_CHUNKS:
-            self[chunk] = keys
-            _CHUNK_SPANS[chunk] = spans
-            _CHUNK_SIZES[chunk] = _chunk_size(spans, chunk)
-        return keys
+    def __init__(self, text: FoldedText) -> None:
+        marked = text.marked
+        self.per_space = len(text.spaced) / len(text.chunks)
+        """Average distance from one space to the next."""
+        self.next_in_chunk: list[int] = []
+        """Tokens followed by another token of their chunk, in order."""
+        self.no_tokens: list[int] = []
+        """Per chunk without tokens, the index of the token after it, in order."""
+        self.chunk_starts = [0]
+        self.chunk_offsets = [0]
+        """Chunks whose character offset is known (sorted), and those offsets."""
+        self.spans: dict[int, tuple[int, int]] = {}
+        """Token → character offsets, for the tokens looked up so far."""
+        # Walk the markers in order (str.find is fast; markers are rare), counting
+        # the tokens before each: spaces and \\x1f end tokens.
+        tokens = 0
+        position = 1
+        next_in_chunk = marked.find(_NEXT_IN_CHUNK, position)
+        no_tokens = marked.find(_NO_TOKENS, position)
+        while next_in_chunk >= 0 or no_tokens >= 0:
+            if no_tokens < 0 or 0 <= next_in_chunk < no_tokens:
+                tokens += marked.count(" ", position, next_in_chunk)
+                self.next_in_chunk.append(tokens)
+                tokens += 1
+                position = next_in_chunk + 1
+                next_in_chunk = marked.find(_NEXT_IN_CHUNK, position)
+            else:
+                tokens += marked.count(" ", position, no_tokens)
+                self.no_tokens.append(tokens)
+                position = no_tokens + 1
+                no_tokens = marked.find(_NO_TOKENS, position)
 
-
-_CHUNK_SPANS: Final = _ChunkSpans()
-_CHUNK_SIZES: Final = _ChunkSizes()
-_CHUNK_KEYS: Final = _ChunkKeys()
+    def span(self, text: FoldedText, index: int) -> tuple[int, int]:
+        next_in_chunk = self.next_in_chunk
+        inside = bisect_left(next_in_chunk, index)
+        chunk = index - inside + bisect_right(self.no_tokens, index)
+        within = 0
+        while inside > within and next_in_chunk[inside - within - 1] == index - within - 1:
+            within += 1
+        known = bisect_right(self.chunk_starts, chunk) - 1
+        offset = self.chunk_offsets[known]
+        if self.chunk_starts[known] != chunk:
+            offset = _after_spaces(
+                text.spaced, offset, chunk - self.chunk_starts[known], self.per_space
+            )
+            self.chunk_starts.insert(known + 1, chunk)
+            self.chunk_offsets.insert(known + 1, offset)
+        start, end = _chunk_span(text.chunks[chunk], within)
+        span = self.spans[index] = (offset + start, offset + end)
+        return span
 
 
 class FoldedText:
     """One field of a document: its tokens, their keys, and the gaps between them.
 
-    Only the key text is built up front; token offsets and the list of keys are
-    worked out on first use, which is only where the automaton found something.
+    Only the key text is built up front, in C (split, dictionary lookups, join):
+    the text is cut at spaces into chunks, and each chunk's keys come from a
+    cache. Where tokens are in the original text is worked out on demand, only
+    around automaton hits (see `_Locator`), and remembered.
+
+    `marked` is the key text with two markers that keep track of chunks: a
+    token followed by another token of the same chunk (Rimsky-Korsakov,
+    "end.\\nNext") ends with \\x1f instead of a space, and a chunk without
+    tokens is a lone \\x1e.
     """
 
     __slots__ = (
-        "_chunk_starts",
+        "_gaps",
         "_keys",
+        "_locator",
         "_snippets",
+        "_token_count",
         "chunks",
-        "key_text",
+        "key_bytes",
+        "marked",
         "name",
+        "spaced",
         "text",
-        "token_count",
     )
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.text = text
-        self.chunks = text.split(" ")
-        self.key_text = " " + "".join(map(_CHUNK_KEYS.__getitem__, self.chunks))
-        """The token keys, each preceded and followed by a single space."""
-        self.token_count = self.key_text.count(" ") - 1
+        # Line breaks and tabs count as spaces for cutting (same length, so offsets
+        # stay right): "end.\n\nNext" gives the cached chunks "end." and "Next".
+        spaced = text
+        for blank in _CUT_ALSO:
+            if blank in spaced:
+                spaced = spaced.replace(blank, " ")
+        self.spaced = spaced
+        self.chunks = chunks = spaced.split(" ")
+        # itemgetter looks every chunk up in one C call (a single chunk comes back
+        # as a string, whose characters join back into the same string).
+        found = itemgetter(*chunks)(_CHUNK_KEYS)
+        marked = "".join(found)
+        if _PENDING in marked:
+            marked = _fold_new(chunks, found, marked)
+        self.marked = " " + marked
+        self.key_bytes = self.marked.encode().replace(b"\x1f", b" ").replace(b"\x1e", b"")
+        """The token keys, UTF-8, each preceded and followed by a single space."""
+        self._token_count: int | None = None
+        self._gaps: dict[int, Gap] | None = None
         self._keys: list[str] | None = None
-        self._chunk_starts: list[int] | None = None
-        """Per chunk, tokens before it and its character offset, packed (`_chunk_size`)."""
-        self._snippets: dict[tuple[int, int], str] = {}
+        self._locator: _Locator | None = None
+        self._snippets: dict[tuple[int, int], str] | None = None
+
+    @property
+    def token_count(self) -> int:
+        if self._token_count is None:
+            self._token_count = self.key_bytes.count(b" ") - 1
+        return self._token_count
+
+    @property
+    def key_text(self) -> str:
+        """The token keys, each preceded and followed by a single space."""
+        return self.key_bytes.decode()
 
     @property
     def keys(self) -> list[str]:
         """The key of every token, in order."""
         if self._keys is None:
-            self._keys = self.key_text.split()
+            self._keys = self.key_text.split(" ")[1:-1]
         return self._keys
 
     def _locate(self, index: int) -> tuple[int, int]:
         """Character offsets of token `index`."""
-        if self._chunk_starts is None:
-            sizes = map(_CHUNK_SIZES.__getitem__, self.chunks)
-            self._chunk_starts = list(accumulate(sizes, initial=0))
-        chunk = bisect_right(self._chunk_starts, (index << _OFFSET_BITS) | _OFFSET_MASK) - 1
-        packed = self._chunk_starts[chunk]
-        start, end = _CHUNK_SPANS[self.chunks[chunk]][index - (packed >> _OFFSET_BITS)]
-        offset = packed & _OFFSET_MASK
-        return offset + start, offset + end
+        locator = self._locator
+        if locator is None:
+            locator = self._locator = _Locator(self)
+        else:
+            span = locator.spans.get(index)
+            if span is not None:
+                return span
+        return locator.span(self, index)
 
     def token(self, index: int) -> str:
         start, end = self._locate(index)
         return self.text[start:end]
+
+    def key(self, index: int) -> str:
+        """The key of token `index` (without building `keys`)."""
+        if self._keys is not None:
+            return self._keys[index]
+        start, end = self._locate(index)
+        return TOKEN_KEYS[self.text[start:end]]
 
     def separator(self, index: int) -> str:
         """The text between token `index` and the next one (or the end of the field)."""
@@ -327,7 +517,15 @@ class FoldedText:
 
     def gap(self, index: int) -> Gap:
         """What separates token `index` from the next one."""
-        return GAPS[self.separator(index)]
+        gaps = self._gaps
+        if gaps is None:
+            gaps = self._gaps = {}
+        else:
+            gap = gaps.get(index)
+            if gap is not None:
+                return gap
+        gap = gaps[index] = GAPS[self.separator(index)]
+        return gap
 
     def followed_by_dot(self, index: int) -> bool:
         return self.separator(index).lstrip().startswith(".")
@@ -340,7 +538,10 @@ class FoldedText:
 
     def snippet(self, start: int, end: int) -> str:
         """The snippet around text[start:end]; several watch lists often hit the same words."""
-        snippet = self._snippets.get((start, end))
+        snippets = self._snippets
+        if snippets is None:
+            snippets = self._snippets = {}
+        snippet = snippets.get((start, end))
         if snippet is None:
-            snippet = self._snippets[start, end] = make_snippet(self.text, start, end)
+            snippet = snippets[start, end] = make_snippet(self.text, start, end)
         return snippet

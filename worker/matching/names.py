@@ -17,7 +17,7 @@ from typing import Final
 from worker.types import PersonSpec
 
 from .endings import StemClass, given_name_core, is_patronymic, matches_given_name, split_stem
-from .folding import TOKEN_KEYS, tokens_of
+from .folding import TOKEN_KEYS, FoldedText, tokens_of
 
 _LATIN_LETTER: Final = re.compile(r"[a-zA-Z]")
 _SPELLING_ALTERNATES: Final = (
@@ -176,14 +176,14 @@ class PersonExclusion:
     anchor_positions: tuple[int, ...]
     """Positions in the phrase of words that are the watched surname."""
 
-    def covers(self, keys: list[str], anchor: int) -> int | None:
+    def covers(self, field: FoldedText, anchor: int) -> int | None:
         """Index of the first text token of the phrase around `anchor`, if it is there."""
         for position in self.anchor_positions:
             start = anchor - position
-            if start < 0 or start + len(self.cores) > len(keys):
+            if start < 0 or start + len(self.cores) > field.token_count:
                 continue
             if all(
-                index == position or matches_given_name(core, keys[start + index])
+                index == position or matches_given_name(core, field.key(start + index))
                 for index, core in enumerate(self.cores)
             ):
                 return start

@@ -140,12 +140,11 @@ class SurnameGroup:
         return found
 
     def _with_given_names(self, field: FoldedText, anchor: int) -> list[Mention]:
-        keys = field.keys
         found: list[Mention] = []
         named: set[NameForm] = set()
-        inflected = keys[anchor][self.stem_length :] in self.oblique
+        inflected = field.key(anchor)[self.stem_length :] in self.oblique
         for end in _given_name_ends(field, anchor):
-            for form in _lookup(self.before, keys[end]):
+            for form in _lookup(self.before, field.key(end)):
                 for given in given_sequences(form):
                     start = end - len(given) + 1
                     if (
@@ -158,7 +157,7 @@ class SurnameGroup:
                         found.append(Mention(form, field, start, anchor, anchor, variant))
         following = anchor + 1
         if following < field.token_count and field.gap(anchor) in REVERSED_GAPS:
-            for form in _lookup(self.after, keys[following]):
+            for form in _lookup(self.after, field.key(following)):
                 for given in given_sequences(form):
                     end = anchor + len(given)
                     if (
@@ -175,14 +174,14 @@ class SurnameGroup:
         found: list[Mention] = []
         before = initials_before(field, anchor)
         if before is not None:
-            initial = field.keys[before]
+            initial = field.key(before)
             for form in self.forms:
                 if form not in named and form.given and form.given[0].accepts_initial(initial):
                     named.add(form)
                     found.append(Mention(form, field, before, anchor, anchor, "initial"))
         after = initials_after(field, anchor)
         if after is not None:
-            initial = field.keys[anchor + 1]
+            initial = field.key(anchor + 1)
             for form in self.forms:
                 if form not in named and form.given and form.given[0].accepts_initial(initial):
                     named.add(form)
@@ -210,7 +209,7 @@ def _given_name_ends(field: FoldedText, first: int) -> list[int]:
         before >= 1
         and field.gap(before) == Gap.SPACE
         and field.gap(before - 1) in NAME_GAPS
-        and is_patronymic(field.keys[before])
+        and is_patronymic(field.key(before))
     ):
         ends.append(before - 1)
     return ends
@@ -231,7 +230,7 @@ def _given_fit(given: Sequence[GivenPart], field: FoldedText, start: int, end: i
     if start < 0 or end >= field.token_count:
         return False
     return all(field.gap(gap) in NAME_GAPS for gap in range(start, end)) and all(
-        part.accepts(field.keys[start + offset]) for offset, part in enumerate(given)
+        part.accepts(field.key(start + offset)) for offset, part in enumerate(given)
     )
 
 
@@ -242,7 +241,7 @@ def _uninflected_man(given: Sequence[GivenPart], field: FoldedText, start: int) 
     so "Oleg Sentsova" is not a form of Oleg Sentsov.
     """
     return any(
-        field.keys[start + offset] == part.keys[0] and part.keys[0][-1] not in "aeiou"
+        field.key(start + offset) == part.keys[0] and part.keys[0][-1] not in "aeiou"
         for offset, part in enumerate(given)
     )
 
@@ -285,7 +284,7 @@ def compound_surname_start(form: NameForm, field: FoldedText, anchor: int) -> in
     for part in reversed(form.surname[:-1]):
         if first == 0 or field.gap(first - 1) not in NAME_GAPS:
             return None
-        if part.ending_of(field.keys[first - 1]) is None:
+        if part.ending_of(field.key(first - 1)) is None:
             return None
         first -= 1
     return first
@@ -310,7 +309,7 @@ def compound_mention(form: NameForm, field: FoldedText, anchor: int) -> Mention 
         ):
             return Mention(form, field, first, anchor + len(given), anchor, "reversed")
     before = initials_before(field, first)
-    if before is not None and form.given[0].accepts_initial(field.keys[before]):
+    if before is not None and form.given[0].accepts_initial(field.key(before)):
         return Mention(form, field, before, anchor, anchor, "initial")
     return None
 
@@ -322,15 +321,15 @@ def plain_variant(form: NameForm, field: FoldedText, given: list[int], first: in
     ignored); `first` is the first surname token.
     """
     surname = range(first, first + len(form.surname))
-    keys = field.keys
+    key = field.key
     if is_possessive(field.token(surname[-1])):
         return "possessive"
-    name_tokens = [index for index in given if not is_patronymic(keys[index])]
+    name_tokens = [index for index in given if not is_patronymic(key(index))]
     if any(
-        not part.is_nominative(keys[index])
+        not part.is_nominative(key(index))
         for part, index in zip(form.surname, surname, strict=True)
     ) or any(
-        keys[index] not in part.keys for part, index in zip(form.given, name_tokens, strict=False)
+        key(index) not in part.keys for part, index in zip(form.given, name_tokens, strict=False)
     ):
         return "inflected"
     surface = tuple(field.token(index).casefold() for index in [*name_tokens, *surname])
@@ -362,7 +361,7 @@ def names_someone_else(field: FoldedText, first: int, given_cores: Set[str]) -> 
     gap = field.gap(before)
     if gap == Gap.DOT:
         return _is_initial(token)
-    return gap in NAME_GAPS and is_given_name(field.keys[before], given_cores)
+    return gap in NAME_GAPS and is_given_name(field.key(before), given_cores)
 
 
 def surname_mention(form: NameForm, field: FoldedText, anchor: int) -> Mention | None:
