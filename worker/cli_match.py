@@ -131,16 +131,10 @@ def _fetch_limits(url: str, config: Config) -> FetchLimits:
 
     A one-off check must not reveal the monitor any more than polling does.
     """
-    from worker.fetch import FetchLimits
+    from worker.pipeline import PollPolicy
 
-    feed = next((feed for feed in config.feeds if feed.url == url), None)
-    if feed is not None:
-        return FetchLimits(
-            proxy=config.proxy(feed), circuit=feed.id, user_agent=config.user_agent(feed)
-        )
-    return FetchLimits(
-        proxy=config.fetch.proxy, circuit="rightswatch-match", user_agent=config.fetch.user_agent
-    )
+    feed_id = next((feed.id for feed in config.feeds if feed.url == url), "rightswatch-match")
+    return PollPolicy.from_config(config, feed_id).limits
 
 
 def _text_document(text: str) -> Document:

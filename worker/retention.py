@@ -98,7 +98,7 @@ def _open_delivery(match_ids: Select[Any]) -> ColumnElement[bool]:
 
 
 def _deleted(session: Session, statement: Executable) -> int:
-    """Run a bulk DELETE; how many rows it removed."""
+    """Run a bulk DELETE (or UPDATE); how many rows it removed (or changed)."""
     result = session.execute(statement, execution_options={"synchronize_session": False})
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -186,15 +186,14 @@ def purge_session(session: Session, cut: Cutoffs, now: datetime) -> PurgeReport:
 def purge(runtime: Runtime, *, dry_run: bool = False, actor: str = "task:nightly") -> PurgeReport:
     """Apply the configured retention now (recorded in the audit log); a dry run counts
     the same rows and keeps them."""
-    cut = cutoffs(runtime.config().config.retention, runtime.clock())
+    now = runtime.clock()
+    cut = cutoffs(runtime.config().config.retention, now)
     with runtime.sessions() as session:
         transaction = session.begin()
         try:
-            report = purge_session(session, cut, runtime.clock())
+            report = purge_session(session, cut, now)
             if report.total:
-                audit.record(
-                    session, "purge", actor=actor, details=report.counts(), at=runtime.clock()
-                )
+                audit.record(session, "purge", actor=actor, details=report.counts(), at=now)
         except BaseException:
             transaction.rollback()
             raise
