@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import ColumnElement, Table, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 
 from worker.config import Config
@@ -63,10 +64,12 @@ def insert_new(
     """
     if not rows:
         return []
+    result: Result[Any]
     if session.get_bind().dialect.name == "postgresql":
         keys = tuple(rows[0])
         statement = _unnest_insert(model.__table__, keys, tuple(c.key for c in columns))
-        result = session.execute(statement, {k: [row[k] for row in rows] for k in keys})
+        connection = session.connection()  # a Core statement: no ORM bulk-insert handling
+        result = connection.execute(statement, {k: [row[k] for row in rows] for k in keys})
     else:
         statement = _insert(session, model).on_conflict_do_nothing().returning(*columns)
         result = session.execute(statement, list(rows))
@@ -83,6 +86,17 @@ def _unnest_insert(table: Table, keys: tuple[str, ...], returning: tuple[str, ..
         .on_conflict_do_nothing()
         .returning(*(table.c[name] for name in returning))
     )
+
+
+def _among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN values``. On PostgreSQL as ``= ANY(array)``: one parameter whatever the
+    number of values, so the statement text stays the same and is prepared once, where
+    an expanding IN makes a new statement for every count (a poll's 50 identity keys,
+    its hundreds of sketch values)."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]
 
 
 # --- config mirror -----------------------------------------------------------
@@ -223,7 +237,8 @@ def known_entries(
         select(Entry.id, Entry.identity_key, Entry.link_key, Entry.content_hash, Entry.story_id)
         .where(
             Entry.feed_id == feed_id,
-            Entry.identity_key.in_(list(identity_keys)) | Entry.link_key.in_(list(link_keys)),
+            _among(session, Entry.identity_key, identity_keys)
+            | _among(session, Entry.link_key, link_keys),
         )
         .order_by(Entry.id)
     )
@@ -269,7 +284,7 @@ def stories_by_link(
     story = func.coalesce(Entry.story_id, Entry.id)
     rows = session.execute(
         select(Entry.link_key, func.min(story))
-        .where(Entry.link_key.in_(list(link_keys)), Entry.first_seen_at >= since)
+        .where(_among(session, Entry.link_key, link_keys), Entry.first_seen_at >= since)
         .group_by(Entry.link_key)
     )
     return {key: story_id for key, story_id in rows if key is not None}
@@ -283,7 +298,7 @@ def stories_by_sketch(
         return []
     rows = session.execute(
         select(StorySketch.key, StorySketch.story_id).where(
-            StorySketch.key.in_(list(keys)), StorySketch.created_at >= since
+            _among(session, StorySketch.key, keys), StorySketch.created_at >= since
         )
     )
     return [tuple(r) for r in rows]  # type: ignore[misc]
@@ -295,7 +310,7 @@ def entry_texts(session: Session, entry_ids: Collection[int]) -> dict[int, tuple
         return {}
     rows = session.execute(
         select(Entry.id, Entry.title, Entry.summary, Entry.content).where(
-            Entry.id.in_(list(entry_ids))
+            _among(session, Entry.id, entry_ids)
         )
     )
     return {entry_id: (title, summary, content) for entry_id, title, summary, content in rows}
@@ -354,7 +369,7 @@ def subscribers_by_watchlist(
         select(Subscription.watchlist_id, Subscriber)
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
         .where(
-            Subscription.watchlist_id.in_(list(watchlist_ids)),
+            _among(session, Subscription.watchlist_id, watchlist_ids),
             Subscription.active.is_(True),
             Subscriber.active.is_(True),
         )

