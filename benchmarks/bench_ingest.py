@@ -11,8 +11,9 @@ and 304) serves N feeds of M real-length entries (~3 KB of HTML each). Then:
 
 rightswatch
     ``rightswatch worker -c 2`` (Celery prefork: two processes, both cores) on
-    Redis, PostgreSQL behind it. Every feed is enqueued as a `poll_feed` task,
-    exactly as the scheduler does; each poll fetches, parses, normalises,
+    Redis, PostgreSQL behind it. The feeds are enqueued exactly as the
+    scheduler does (``worker.tasks.enqueue_polls``: up to 10 feeds per task,
+    spread over at least 16 tasks); each poll fetches, parses, normalises,
     matches against 10,000 watched names (100 watch lists), deduplicates
     (identity and cross-feed stories) and persists entries, matches and digest
     rows in one transaction. Cycle 1 has every entry new (entries/s); cycle 2
@@ -119,6 +120,7 @@ def run_rightswatch(
     from worker.db.models import Entry, Feed, Match
     from worker.runtime import Runtime
     from worker.settings import load_settings
+    from worker.tasks import enqueue_polls
 
     runtime = Runtime(load_settings())
     runtime.migrate()
@@ -161,8 +163,7 @@ def run_rightswatch(
     def cycle(prefix: str, count: int) -> float:
         since = runtime.clock()
         started = time.perf_counter()
-        for i in range(count):
-            app.send_task("rightswatch.poll_feed", args=[f"{prefix}{i}"])
+        enqueue_polls([f"{prefix}{i}" for i in range(count)], since.isoformat())
         _wait(lambda: polled(prefix, since) >= count, 1800, f"{count} polls")
         return time.perf_counter() - started
 

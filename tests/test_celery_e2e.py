@@ -161,3 +161,75 @@ def test_workers_carry_on_after_the_database_drops_every_connection(
     assert wait_for(lambda: "Court hearing" in titles(), timeout=60), logs
     hooks = [r for r, _ in httpserver.log if r.path == "/hook"]
     assert len(hooks) == 2
+
+
+@pytest.mark.parametrize("batch_budget", ["120", "0.001"])
+def test_many_due_feeds_are_polled_in_batches_and_alert_once_each(
+    service_env: dict[str, str],
+    httpserver: HTTPServer,
+    start_process: Callable[..., subprocess.Popen[bytes]],
+    write_config: Callable[..., Path],
+    tmp_path: Path,
+    batch_budget: str,
+) -> None:
+    """40 due feeds go several to a task; one broken feed in a batch stops none of the
+    others; with a budget too small for even two feeds, every batch re-enqueues its rest
+    and still each feed is polled, and each report alerted, exactly once."""
+    count = 40
+    for i in range(count):
+        item = {
+            "guid": f"b{i}",
+            "title": f"Report {i}",
+            "description": f"Report {i}: Azimjan Askarov's lawyers appealed.",
+        }
+        if i == 7:
+            httpserver.expect_request(f"/feed{i}.xml").respond_with_data("oops", status=500)
+        else:
+            httpserver.expect_request(f"/feed{i}.xml").respond_with_data(feed_xml([item]))
+    feeds = "".join(
+        f"  - {{id: f{i}, url: '{httpserver.url_for(f'/feed{i}.xml')}', poll_interval: 1h}}\n"
+        for i in range(count)
+    )
+    config = write_config(
+        "defaults: {host_delay: 0, host_concurrency: 8}\nfeeds:\n"
+        + feeds
+        + f"""\
+        watchlists:
+          - id: kg
+            title: Kyrgyzstan
+            people: [{{name: Azimjan Askarov}}]
+        subscribers:
+          - id: tracker
+            webhook: {httpserver.url_for("/hook")}
+            secret_env: CASE_TRACKER_WEBHOOK_SECRET
+            watchlists: [kg]
+        """.replace("        ", "")
+    )
+    env = {
+        **service_env,
+        "RIGHTSWATCH_CONFIG": str(config),
+        "RIGHTSWATCH_POLL_BATCH_BUDGET": batch_budget,
+        "RIGHTSWATCH_LOG_FORMAT": "json",
+    }
+    assert subprocess.run(rightswatch("migrate"), env=env, capture_output=True).returncode == 0
+    start_process("worker", "--concurrency", "2", env=env, name="worker")
+    Celery(broker=env["RIGHTSWATCH_BROKER_URL"]).send_task("rightswatch.poll_due_feeds")
+
+    def titles() -> list[str]:
+        return [
+            json.loads(r.get_data(as_text=True))["data"]["entry"]["title"]
+            for r, _ in httpserver.log
+            if r.path == "/hook"
+        ]
+
+    log = tmp_path / "worker.log"
+    assert wait_for(lambda: len(titles()) >= count - 1, timeout=120), log.read_text()[-3000:]
+    time.sleep(2)
+    assert sorted(titles()) == sorted(f"Report {i}" for i in range(count) if i != 7)
+    polled = [r.path for r, _ in httpserver.log if r.path.startswith("/feed")]
+    assert sorted(polled) == sorted(f"/feed{i}.xml" for i in range(count))
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    tasks = {r.get("task") for r in records if r["message"].startswith("feed f")}
+    assert "rightswatch.poll_feeds" in tasks
+    if batch_budget != "120":
+        assert any("re-enqueued" in r["message"] for r in records)

@@ -11,7 +11,7 @@ from worker.dedup import canonical_link, entry_identity
 from worker.errors import ParseError
 from worker.normalise import html_to_text, normalise_entry
 from worker.parse import parse_feed
-from worker.schedule import MAX_BACKOFF, delivery_retry_at, next_poll
+from worker.schedule import MAX_BACKOFF, delivery_retry_at, next_poll, poll_batches
 from worker.types import ParsedEntry
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -88,6 +88,25 @@ def test_next_poll_backs_off_and_never_gives_up() -> None:
 def test_feeds_are_spread_over_the_jitter_window() -> None:
     times = {next_poll(NOW, timedelta(minutes=10), 0, f"feed-{i}") for i in range(50)}
     assert len(times) == 50
+
+
+@pytest.mark.parametrize(
+    ("due", "sizes"),
+    [
+        (0, []),
+        (1, [1]),
+        (16, [1] * 16),
+        (17, [2] * 8 + [1]),
+        (100, [7] * 14 + [2]),
+        (1000, [10] * 100),
+    ],
+)
+def test_due_feeds_are_batched_over_enough_tasks(due: int, sizes: list[int]) -> None:
+    """A few due feeds get a task each; many go several to a task, never more than 10."""
+    feed_ids = [f"feed-{i}" for i in range(due)]
+    batches = poll_batches(feed_ids)
+    assert [len(b) for b in batches] == sizes
+    assert [f for b in batches for f in b] == feed_ids
 
 
 @pytest.mark.parametrize("attempts", [1, 2, 5, 10, 40])

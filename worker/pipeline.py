@@ -161,11 +161,12 @@ def poll_feed(
                 log.exception("feed %s: unexpected error while parsing", feed.id)
                 return _failed(session, feed, ParseError(f"unexpected error: {e!r}"), now, policy)
         _succeeded(feed, result, body_hash, parsed, now)
-        outcome = (
-            _persist(session, feed_id, parsed, matcher, now, policy)
-            if parsed is not None
-            else PollOutcome(feed_id, polled=True)
-        )
+        with session.no_autoflush:  # the feed row is written once, at commit
+            outcome = (
+                _persist(session, feed_id, parsed, matcher, now, policy)
+                if parsed is not None
+                else PollOutcome(feed_id, polled=True)
+            )
         feed.entry_count += outcome.new_entries
         if outcome.new_entries:
             feed.last_new_entry_at = now

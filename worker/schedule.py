@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 MAX_BACKOFF = timedelta(hours=24)
+BATCH_SPREAD = 16
+BATCH_LARGEST = 10
 JITTER_FRACTION = 0.1
 _RECENT_ENTRIES = 20
 
@@ -100,3 +102,17 @@ def delivery_retry_at(
     if retry_after is not None:
         delay = max(delay, min(timedelta(seconds=retry_after), DELIVERY_MAX_DELAY))
     return now + delay
+
+
+def poll_batches(
+    feed_ids: Sequence[str], spread_over: int = BATCH_SPREAD, largest: int = BATCH_LARGEST
+) -> list[list[str]]:
+    """Due feeds in groups of one poll task each.
+
+    A task costs the broker and the worker about as much as a feed that has not
+    changed (304), so many due feeds go several to a task, up to ``largest``;
+    but over at least ``spread_over`` tasks when there are that many feeds, so
+    every worker process gets a share. A few due feeds get a task each.
+    """
+    size = max(1, min(largest, math.ceil(len(feed_ids) / spread_over)))
+    return [list(feed_ids[i : i + size]) for i in range(0, len(feed_ids), size)]

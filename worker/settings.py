@@ -158,6 +158,8 @@ class Settings:
     """Seconds between the scheduler's ticks (due polls, the sweep)."""
     poll_lease: timedelta = timedelta(minutes=10)
     """A claimed poll that never finishes (lost message, killed worker) is retried after this."""
+    poll_batch_budget: float = 120.0
+    """Seconds after which a task polling several feeds starts no more and re-enqueues the rest."""
     sweep_grace: timedelta = timedelta(seconds=60)
     """A new delivery is left to its own task this long before the sweep re-enqueues it."""
     startup_wait: float = 120.0
@@ -228,6 +230,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_feed_bytes=max_feed_bytes,
         beat_interval=_number(env, "RIGHTSWATCH_BEAT_INTERVAL", 30.0),
         poll_lease=timedelta(seconds=_number(env, "RIGHTSWATCH_POLL_LEASE", 600.0)),
+        poll_batch_budget=_number(env, "RIGHTSWATCH_POLL_BATCH_BUDGET", 120.0),
         sweep_grace=timedelta(seconds=_number(env, "RIGHTSWATCH_SWEEP_GRACE", 60.0)),
         startup_wait=_number(env, "RIGHTSWATCH_STARTUP_WAIT", 120.0),
         delivery_lease=timedelta(seconds=_number(env, "RIGHTSWATCH_DELIVERY_LEASE", 300.0)),

@@ -8,6 +8,8 @@ enqueues follow-up tasks only after its transaction has committed.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from celery.signals import task_postrun, task_prerun
@@ -16,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from worker import jobs, logs, retention
 from worker.celery_app import app
 from worker.runtime import Runtime
+from worker.schedule import poll_batches
 from worker.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -49,8 +52,7 @@ def poll_due_feeds() -> int:
     rt.sync_config()
     now = rt.clock()
     feed_ids = jobs.claim_due_feeds(rt, now)
-    for feed_id in feed_ids:
-        poll_feed.delay(feed_id, now.isoformat())
+    enqueue_polls(feed_ids, now.isoformat())
     for alert_id in jobs.due_operator_alerts(rt):
         operator_alert.delay(alert_id)
     return len(feed_ids)
@@ -65,6 +67,11 @@ def poll_due_feeds() -> int:
     max_retries=10,
 )
 def poll_feed(feed_id: str, claimed_at: str | None = None) -> int:
+    return _poll_and_enqueue(feed_id, claimed_at)
+
+
+def _poll_and_enqueue(feed_id: str, claimed_at: str | None) -> int:
+    """Poll one feed, then enqueue its alerts (its transaction has committed)."""
     not_before = datetime.fromisoformat(claimed_at) if claimed_at else None
     outcome = jobs.poll(runtime(), feed_id, not_before=not_before)
     for delivery_id in outcome.delivery_ids:
@@ -72,6 +79,49 @@ def poll_feed(feed_id: str, claimed_at: str | None = None) -> int:
     for alert_id in outcome.operator_alert_ids:
         operator_alert.delay(alert_id)
     return len(outcome.delivery_ids)
+
+
+@app.task(
+    name="rightswatch.poll_feeds",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=10,
+)
+def poll_feeds(feed_ids: list[str], claimed_at: str | None = None) -> int:
+    """Poll several feeds one after another, each as :func:`poll_feed` does.
+
+    Past ``poll_batch_budget`` seconds no new feed is started: the rest go back
+    to the queue, so slow feeds neither hold the others back nor near the soft
+    time limit. A database error retries the whole task; the feeds it already
+    polled are skipped then (polled after ``claimed_at``). Any other error is
+    logged with its feed and the batch goes on, as with a task per feed.
+    """
+    budget = runtime().settings.poll_batch_budget
+    started = time.monotonic()
+    deliveries = 0
+    for index, feed_id in enumerate(feed_ids):
+        if index and time.monotonic() - started > budget:
+            poll_feeds.delay(feed_ids[index:], claimed_at)
+            log.info("poll batch over budget: %d feeds re-enqueued", len(feed_ids) - index)
+            break
+        try:
+            deliveries += _poll_and_enqueue(feed_id, claimed_at)
+        except OperationalError:
+            raise
+        except Exception:
+            log.exception("feed %s: poll failed", feed_id)
+    return deliveries
+
+
+def enqueue_polls(feed_ids: Sequence[str], claimed_at: str) -> None:
+    """One task per batch of :func:`~worker.schedule.poll_batches` (a lone feed: poll_feed)."""
+    for batch in poll_batches(feed_ids):
+        if len(batch) == 1:
+            poll_feed.delay(batch[0], claimed_at)
+        else:
+            poll_feeds.delay(batch, claimed_at)
 
 
 @app.task(
