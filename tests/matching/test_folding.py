@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001 -- names in Cyrillic and other scripts are the test data
+# ruff: noqa: RUF001, RUF003 -- names in Cyrillic and other scripts are the test data
 """Folding: every spelling of a word meets in one key; different words stay apart."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from worker.matching.folding import (
     fold_token,
     tokens_of,
 )
+from worker.matching.names import spelling_keys
 
 SAME_KEY = [
     # (rule, spellings that must fold to one key)
@@ -100,6 +101,22 @@ def test_different_words_keep_different_keys(first: str, second: str) -> None:
 )
 def test_fold_token_gives_the_documented_key(token: str, key: str) -> None:
     assert fold_token(token) == key
+
+
+@pytest.mark.parametrize(
+    ("word", "keys"),
+    [
+        ("Oleh", ("oleh", "oleg")),  # Ukrainian h = г
+        ("Олег", ("oleg", "oleh")),  # and г may be written h
+        ("Hryhoriy", ("hrihori", "grigori")),
+        ("Khamroev", ("hamroev",)),  # kh is х only
+        ("Shevchenko", ("shevchenko",)),
+        ("Xolmatov", ("ksolmatov", "holmatov")),  # x = х, not г
+        ("Askarov", ("askarov",)),
+    ],
+)
+def test_configured_spellings_carry_both_readings_of_h(word: str, keys: tuple[str, ...]) -> None:
+    assert spelling_keys(word) == keys
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001 -- names in Cyrillic and other scripts are the test data
+# ruff: noqa: RUF001, RUF003 -- names in Cyrillic and other scripts are the test data
 """Matching people: the forms of issue #4, variants, surname-only mentions, exclusions."""
 
 from __future__ import annotations
@@ -178,3 +178,85 @@ def test_variant_and_score_name_the_rule_that_fired(text: str, variant: str, sco
 def test_whole_tokens_only() -> None:
     lists = [watchlist(people=(person("Ali Karim"),))]
     assert hits_in(lists, "Alikarim and Ali Karimov and Vali Karim") == []
+
+
+H_FOR_G = [
+    # (configured name, aliases, text that must be found)
+    ("Oleh Sentsov", (), "Олег Сенцов"),
+    ("Oleh Sentsov", (), "Олега Сенцова"),
+    ("Oleh Sentsov", (), "Oleg Sentsov"),
+    ("Ihor Kozlovskyi", (), "Ігоря Козловського"),
+    ("Ihor Kozlovskyi", (), "Игоря Козловского"),
+    ("Ihor Kozlovskyi", (), "Ihoria Kozlovskoho"),
+    ("Hennadiy Afanasiev", (), "Геннадій Афанасьєв"),
+    ("Hennadiy Afanasiev", (), "Геннадия Афанасьева"),
+    ("Oleg Sentsov", ("Олег Сенцов",), "Oleh Sentsov"),
+    ("Oleg Sentsov", ("Олег Сенцов",), "Oleha Sentsova"),
+    ("Gennady Afanasyev", ("Геннадій Афанасьєв",), "Hennadiy Afanasiev"),
+    ("Hryhoriy Skovoroda", (), "Григорий Сковорода"),
+    # Russian usage is unchanged.
+    ("Gennady Gudkov", (), "Геннадий Гудков"),
+    ("Bakhrom Khamroev", ("Бахром Хамроев",), "Bahrom Hamroev"),
+    ("Bakhrom Khamroev", (), "Бахрома Хамроева"),
+    ("Azimjan Askarov", (), "Азимжана Аскарова"),
+]
+
+
+@pytest.mark.parametrize(("name", "aliases", "text"), H_FOR_G)
+def test_ukrainian_and_belarusian_h_meets_g(name: str, aliases: tuple[str, ...], text: str) -> None:
+    lists = [watchlist(people=(person(name, *aliases),))]
+    assert texts(hits_in(lists, f"Сьогодні {text} у суді.")) == [text]
+
+
+H_FOR_G_MISSES = [
+    # (configured name, text that must not be found)
+    ("Oleh Sentsov", "Oleh Sentsova"),  # nominative given name, declined surname
+    ("Oleh Sentsov", "Oleg Sentsova"),
+    ("Oleg Sentsov", "Олег Сенцова"),
+    ("Rustam Khasanov", "Рустам Гасанов"),  # kh is х only, never г
+    ("Bakhrom Khamroev", "Бахром Гамроев"),
+    ("Ihor Kozlovskyi", "Ihor Kozlovska"),
+]
+
+
+@pytest.mark.parametrize(("name", "text"), H_FOR_G_MISSES)
+def test_h_for_g_keeps_other_names_apart(name: str, text: str) -> None:
+    lists = [watchlist(people=(person(name),))]
+    assert hits_in(lists, f"Сьогодні {text} у суді.") == []
+
+
+BELARUSIAN = [
+    # (configured name, aliases, text that must be found)
+    ("Ales Bialiatski", ("Алесь Бяляцкі",), "Алеся Бяляцкага"),
+    ("Ales Bialiatski", ("Алесь Бяляцкі",), "Алесю Бяляцкаму"),
+    ("Ales Bialiatski", ("Алесь Бяляцкі",), "Алесем Бяляцкім"),
+    ("Ales Bialiatski", (), "Alesia Bialiatskaha"),
+    ("Ales Bialiatski", (), "Alesiu Byalyatskamu"),
+    ("Sviatlana Tsikhanouskaya", ("Святлана Ціханоўская",), "Святланай Ціханоўскай"),
+    ("Maryia Kalesnikava", ("Марыя Калеснікава",), "Марыяй Калеснікавай"),
+    ("Aliaksei Navalny", ("Аляксей Навальны",), "Аляксея Навальнага"),
+]
+
+
+@pytest.mark.parametrize(("name", "aliases", "text"), BELARUSIAN)
+def test_belarusian_case_endings(name: str, aliases: tuple[str, ...], text: str) -> None:
+    lists = [watchlist(people=(person(name, *aliases),))]
+    assert texts(hits_in(lists, f"Учора {text} і іншыя.")) == [text]
+
+
+BELARUSIAN_MISSES = [
+    # (configured name, aliases, text that must not be found)
+    ("Ales Bialiatski", ("Алесь Бяляцкі",), "Алесь Бяляцкага"),  # given name not declined
+    ("Ales Bialiatski", (), "Ales Bialiatskaha"),
+    ("Ales Bialiatski", ("Алесь Бяляцкі",), "Ганна Бяляцкая"),  # a woman
+    ("Ales Bialiatski", ("Алесь Бяляцкі",), "Алесь Бяляцкай"),
+    ("Sviatlana Tsikhanouskaya", ("Святлана Ціханоўская",), "Святлана Ціханоўскага"),
+]
+
+
+@pytest.mark.parametrize(("name", "aliases", "text"), BELARUSIAN_MISSES)
+def test_belarusian_endings_keep_gender_and_agreement(
+    name: str, aliases: tuple[str, ...], text: str
+) -> None:
+    lists = [watchlist(people=(person(name, *aliases),))]
+    assert hits_in(lists, f"Учора {text} і іншыя.") == []

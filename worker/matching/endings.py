@@ -1,4 +1,4 @@
-# ruff: noqa: RUF003 -- Cyrillic and other look-alike letters are the point here
+# ruff: noqa: RUF001, RUF003 -- Cyrillic and other look-alike letters are the point here
 """Case endings that a folded name may carry, by the shape of the name.
 
 A watched surname is put in the automaton as a folded stem ("askarov"); a hit
@@ -44,6 +44,11 @@ def _after(vowel: str, suffixes: frozenset[str]) -> frozenset[str]:
     return frozenset(vowel + suffix for suffix in suffixes)
 
 
+_BELARUSIAN_ADJECTIVE: Final = frozenset({"aga", "amu", "aha"})
+"""Belarusian -ага, -аму of a masculine adjective (Бяляцкага), and -aha where the Latin
+spelling gives г as h; -ім and -іх fold like the Russian -им, -их already."""
+
+
 @dataclass(frozen=True, slots=True)
 class StemClass:
     """How one kind of name declines: what to cut off to get the stem, and what may follow."""
@@ -68,34 +73,39 @@ _MASCULINE_OV: Final = StemClass(
 _FEMININE_OV: Final = StemClass(
     "feminine -ova/-eva/-ina",
     "a",
-    frozenset({"a", "oi", "u", "oiu", "i", "ih", "imi", "as"}) | _after("a", _TURKIC_AFTER_VOWEL),
+    frozenset({"a", "oi", "u", "oiu", "i", "ih", "imi", "as", "ai", "aiu"})
+    | _after("a", _TURKIC_AFTER_VOWEL),
 )
-"""Askarova: Аскаровой, Аскарову, Аскаровою, Аскаровы, Askarova's, Askarovaga."""
+"""Askarova: Аскаровой, Аскарову, Аскаровою, Аскаровы, Askarova's, Askarovaga;
+Belarusian Радзінай, Радзінаю."""
 
 _MASCULINE_ADJECTIVE: Final = StemClass(
     "masculine -sky/-oy",
     "i",
-    frozenset({"i", "ogo", "omu", "im", "om", "e", "ih", "imi", "is"})
+    frozenset({"i", "ogo", "omu", "im", "om", "e", "ih", "imi", "is", "oho"})
+    | _BELARUSIAN_ADJECTIVE
     | _after("i", _TURKIC_AFTER_VOWEL),
-    oblique=frozenset({"ogo", "omu", "im", "om"}),
+    oblique=frozenset({"ogo", "omu", "im", "om", "oho"}) | _BELARUSIAN_ADJECTIVE,
 )
-"""Dostoevsky (stem dostoevsk): Достоевского, Достоевскому, Достоевским, Dostoevsky's."""
+"""Dostoevsky (stem dostoevsk): Достоевского, Достоевскому, Достоевским, Dostoevsky's;
+Ukrainian Latin Zelenskoho; Belarusian Бяляцкага, Бяляцкаму, Bialiatskaha."""
 
 _FEMININE_ADJECTIVE: Final = StemClass(
     "feminine -skaya",
     "aia",
-    frozenset({"aia", "aja", "oi", "uiu", "uju", "oiu", "aias"}),
+    frozenset({"aia", "aja", "oi", "uiu", "uju", "oiu", "aias", "ai"}),
 )
-"""Dostoevskaya (stem dostoevsk): Достоевской, Достоевскую, Dostoevskaja."""
+"""Dostoevskaya (stem dostoevsk): Достоевской, Достоевскую, Dostoevskaja; Belarusian
+Ціханоўскай."""
 
 _O_OI_ADJECTIVE: Final = StemClass(
     "masculine -oy",
     "oi",
-    frozenset({"oi", "ogo", "omu", "im", "om", "ih", "imi", "ois"})
+    frozenset({"oi", "ogo", "omu", "im", "om", "ih", "imi", "ois", "oho"})
     | _after("oi", _TURKIC_AFTER_VOWEL),
-    oblique=frozenset({"ogo", "omu", "im", "om"}),
+    oblique=frozenset({"ogo", "omu", "im", "om", "oho"}),
 )
-"""Tolstoy, Donskoy (stem tolst): Толстого, Толстому, Толстым, Tolstoy's."""
+"""Tolstoy, Donskoy (stem tolst): Толстого, Толстому, Толстым, Tolstoy's, Tolstoho."""
 
 
 _O_STEM: Final = StemClass(
@@ -115,9 +125,10 @@ _IA_STEM: Final = StemClass(
 _A_STEM: Final = StemClass(
     "-a",
     "a",
-    frozenset({"a", "i", "e", "u", "oi", "oiu", "as"}) | _after("a", _TURKIC_AFTER_VOWEL),
+    frozenset({"a", "i", "e", "u", "oi", "oiu", "as", "ai", "aiu"})
+    | _after("a", _TURKIC_AFTER_VOWEL),
 )
-"""Gulnara, Kuzma: Гульнары, Гульнаре, Гульнару, Гульнарой."""
+"""Gulnara, Kuzma: Гульнары, Гульнаре, Гульнару, Гульнарой; Belarusian Калеснікавай."""
 
 _CONSONANT: Final = StemClass(
     "consonant",
@@ -139,8 +150,9 @@ _OV_FEMININE_KEY: Final = re.compile(r"(?:ov|ev|in)a$")
 _OV_MASCULINE_KEY: Final = re.compile(r"(?:ov|ev|in)$")
 
 
-_ADJECTIVE_MASCULINE_SPELLING: Final = re.compile(r"(?:ый|ий|ій|ой|yy|iy|yi|ij|oy|oj|[^aeiouy]y)$")
-"""Navalny, Навальный, Tolstoy: adjectives, whatever letter precedes the ending."""
+_ADJECTIVE_MASCULINE_SPELLING: Final = re.compile(r"(?:ы|ий|ій|ой|yy|iy|yi|ij|oy|oj|[^aeiouy]y)$")
+"""Navalny, Навальный, Belarusian Навальны, Tolstoy: adjectives, whatever letter precedes
+the ending."""
 _ADJECTIVE_FEMININE_SPELLING: Final = re.compile(r"(?:ая|aya|aja)$")
 
 

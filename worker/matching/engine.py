@@ -26,9 +26,9 @@ from worker.errors import ConfigError, ConfigProblem
 from worker.types import FIELD_NAMES, Document, Hit, MatchKind, WatchlistSpec
 
 from .endings import given_name_core
-from .folding import TOKEN_KEYS, FoldedText, fold_words
+from .folding import FoldedText, fold_words
 from .given_names import GIVEN_NAMES
-from .names import CompiledPerson, NameForm, compile_person
+from .names import CompiledPerson, NameForm, compile_person, spelling_keys
 from .people import (
     NAME_GAPS,
     SCORES,
@@ -551,7 +551,7 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
     term_ids: dict[Term, int] = {}
     groups: dict[tuple[str, str], SurnameGroup] = {}
     keyword_users: dict[int, list[tuple[int, str]]] = {}
-    given_cores = {given_name_core(TOKEN_KEYS[name]) for name in GIVEN_NAMES}
+    given_cores = {given_name_core(key) for name in GIVEN_NAMES for key in spelling_keys(name)}
 
     def term_id(text: str) -> int:
         term = parse_term(text)

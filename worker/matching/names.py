@@ -1,4 +1,4 @@
-# ruff: noqa: RUF003 -- Cyrillic and other look-alike letters are the point here
+# ruff: noqa: RUF001, RUF002, RUF003 -- Cyrillic and other look-alike letters are the point here
 """Turn a configured person (name, aliases, exclude phrases) into folded name forms.
 
 A name form is one way of writing the person: given-name words and surname
@@ -19,30 +19,33 @@ from worker.types import PersonSpec
 from .endings import StemClass, given_name_core, is_patronymic, matches_given_name, split_stem
 from .folding import TOKEN_KEYS, FoldedText, tokens_of
 
-_LATIN_LETTER: Final = re.compile(r"[a-zA-Z]")
 _SPELLING_ALTERNATES: Final = (
     (re.compile(r"[xX]"), "kh"),  # Uzbek Latin x = х (Xolmatov = Холматов)
     (re.compile(r"[cC](?![hHkKzZ])"), "ts"),  # ISO 9 / Balkan c = ц (Cvetkov = Цветков)
     (re.compile(r"[jJ](?=[aeiouAEIOU])"), "y"),  # German/ISO j = й (Ilja, Jurij)
+    (re.compile(r"(?<![cCgGkKpPsStTzZ])[hH]"), "g"),  # Ukrainian/Belarusian h = г (Oleh = Олег)
+    (re.compile(r"[гГ]"), "х"),  # and the other way: Олег is also Oleh
 )
-"""Latin letters that are ambiguous in a configured spelling; both readings are searched."""
+"""Letters that are ambiguous in a configured spelling; both readings are searched.
+
+Latin h is х in Russian and Central Asian romanisations (Hamroev) but г in
+Ukrainian and Belarusian ones (Oleh, Hennadiy), and text folds it as х; so a
+configured h is also read as г, and a configured г also as h.
+"""
 
 
 def spelling_keys(word: str) -> tuple[str, ...]:
     """The key of a configured word, then the keys of its other plausible readings.
 
-    Text is folded one way only (x → ks, c → k, j → ж), so the configured
-    spelling carries the alternatives: "Xolmatov" is searched as ksolmatov and
-    as holmatov, which is how Холматов folds.
+    Text is folded one way only (x → ks, c → k, j → ж, h → х, г → g), so the
+    configured spelling carries the alternatives: "Xolmatov" is searched as
+    ksolmatov and as holmatov, which is how Холматов folds.
     """
     primary = TOKEN_KEYS[word]
-    keys = [primary]
-    if _LATIN_LETTER.search(word):
-        readings = {word}
-        for pattern, replacement in _SPELLING_ALTERNATES:
-            readings |= {pattern.sub(replacement, reading) for reading in readings}
-        keys.extend(sorted({TOKEN_KEYS[reading] for reading in readings} - {primary}))
-    return tuple(keys)
+    readings = {word}
+    for pattern, replacement in _SPELLING_ALTERNATES:
+        readings |= {pattern.sub(replacement, reading) for reading in readings}
+    return (primary, *sorted({TOKEN_KEYS[reading] for reading in readings} - {primary}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,11 +238,12 @@ def _uninflected_man(given: Sequence[GivenPart], field: FoldedText, start: int) 
     """Whether a man's given name ending in a consonant stands in the nominative.
 
     Such names decline with the surname in Russian and Ukrainian (Олега Сенцова),
-    so "Oleg Sentsova" is not a form of Oleg Sentsov.
+    so "Oleg Sentsova" is not a form of Oleg Sentsov. Any reading of the name
+    counts as its nominative (Oleh is also Oleg).
     """
     return any(
-        field.key(start + offset) == part.keys[0] and part.keys[0][-1] not in "aeiou"
-        for offset, part in enumerate(given)
+        key in part.keys and key[-1] not in "aeiou"
+        for key, part in zip(map(field.key, range(start, start + len(given))), given, strict=True)
     )
 
 
