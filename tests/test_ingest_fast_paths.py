@@ -1,9 +1,11 @@
 """The ingest fast paths give what the general paths give.
 
 HTML of plain syntax is split on its tags by one regular expression instead of
-HTMLParser; text is cleaned line by line instead of by substitutions; rows go to
-PostgreSQL as arrays through ``unnest``; pooled connections are pinged only when
-their socket has news. Each is checked here against the slower way it replaces.
+HTMLParser; text is cleaned line by line instead of by substitutions; shingles
+are hashed from words encoded once and sketched with a heap; feed links are
+joined without feedparser's template substitution; rows go to PostgreSQL as
+arrays through ``unnest``; pooled connections are pinged only when their socket
+has news. Each is checked here against the slower way it replaces.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import random
 import re
 import time
 import unicodedata
+import zlib
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from feedparser import urls as feedparser_urls
 
-from worker import normalise
+from worker import dedup, normalise, parse
 from worker.db import repo
 from worker.db.models import Entry, Feed, Match, StorySketch, Watchlist
 from worker.db.session import make_engine, make_session_factory, upgrade
@@ -78,6 +82,46 @@ def test_clean_text_is_the_substitutions_it_replaces() -> None:
     for _ in range(50_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
         assert normalise.clean_text(text) == _clean_by_substitution(text), repr(text)
+
+
+def test_shingles_and_sketches_keep_their_stored_definition() -> None:
+    """Stored sketches are compared across versions: CRC-32 of each UTF-8 "w1 w2 w3"."""
+    words = [
+        "Ж",
+        "ǅemal",
+        "İstanbul",
+        "straße",
+        "ﬁn",
+        "x\u0301",
+        "中文",
+        "٣",
+        "a_b",
+        "the",
+        "\ud800",
+    ]
+    separators = [" ", "  ", "\n", ", ", "\u2028", "-"]
+    rng = random.Random(5)
+    for _ in range(2_000):
+        text = "".join(rng.choice(words) + rng.choice(separators) for _ in range(rng.randrange(40)))
+        found = re.findall(r"\w+", text.casefold())
+        grams = zip(found, found[1:], found[2:], strict=False)
+        expected = frozenset(zlib.crc32(" ".join(gram).encode()) for gram in grams)
+        assert dedup.shingles(text) == expected, repr(text)
+        if len(expected) >= dedup.MIN_SHINGLES:
+            assert dedup.sketch(expected) == tuple(sorted(expected)[: dedup.SKETCH_SIZE])
+
+
+@pytest.mark.parametrize("base", ["", "https://example.org/a/feed.xml", "not a url"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        *("", "/rel", "rel/x", "?q", "#f", "//cdn.example/x", "https://e.org/x", "HTTP://E.org"),
+        *("http:////e.org//x", "https:///x", "h://", "+a://x", "1://x", "https://[bad", "ф://x"),
+        *("mailto:a@b", "https://e.org/\x85\u2028?a=1&b", "http://[::1]:80/"),
+    ],
+)
+def test_links_are_joined_as_feedparser_joins_them(base: str, uri: str) -> None:
+    assert parse._urljoin(base, uri) == feedparser_urls._urljoin(base, uri)
 
 
 def test_unnest_insert_returns_only_new_rows_with_their_types(pg_database: str) -> None:

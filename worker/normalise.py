@@ -94,13 +94,17 @@ def clean_text(text: str) -> str:
     Line by line with str.split, which splits on the whitespace ``\\s`` means:
     several times faster than substituting every run of spaces with a regular
     expression, and the invisible characters (which printable lines cannot
-    have) are only looked for where they can be.
+    have) are only looked for where they can be. A printable line's only
+    whitespace is the ASCII space, so one without a double, leading or
+    trailing space is already collapsed and is kept as it is.
     """
     lines = []
     for line in unicodedata.normalize("NFC", text).split("\n"):
         if not line.isprintable():
-            line = _INVISIBLE.sub("", line)
-        lines.append(" ".join(line.split()))
+            line = " ".join(_INVISIBLE.sub("", line).split())
+        elif "  " in line or line.startswith(" ") or line.endswith(" "):
+            line = " ".join(line.split())
+        lines.append(line)
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
