@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -607,13 +607,27 @@ def _bad_webhook_secret(value: str) -> str | None:
     return None
 
 
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """The document's nodes (for line numbers) and its data, from one parse, with libyaml's
+    C parser where PyYAML has it: a watch list of 10,000 names loads in a fraction of a
+    second instead of several seconds, in every worker process. Safe loading either way."""
+    loader = _SAFE_LOADER(text)
+    try:
+        root = loader.get_single_node()
+        return root, None if root is None else loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
 def parse_config(
     text: str, path: str = "<config>", environ: Mapping[str, str] | None = None
 ) -> Config:
     """Validate YAML text; raise ConfigError listing every problem with its line."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        root, data = _load_yaml(text)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else None

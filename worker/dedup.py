@@ -179,13 +179,11 @@ def shingles(text: str) -> frozenset[int]:
     """CRC-32 hashes of the text's word 3-grams (case-folded).
 
     32 bits are plenty: a sketch only proposes candidates, and the similarity
-    is then computed on the whole sets. Built with ``map`` (no Python-level loop),
-    each word encoded to UTF-8 once rather than in each of its three grams: the
-    CRC is of the same bytes, and joining bytes is cheaper than joining text.
+    is then computed on the whole sets. Built with ``map`` (no Python-level loop).
     """
-    words = list(map(str.encode, _WORD.findall(text.casefold())))
-    grams = map(b" ".join, zip(words, words[1:], words[2:], strict=False))
-    return frozenset(map(zlib.crc32, grams))
+    words = _WORD.findall(text.casefold())
+    grams = map(" ".join, zip(words, words[1:], words[2:], strict=False))
+    return frozenset(map(zlib.crc32, map(str.encode, grams)))
 
 
 def story_text(title: str, summary: str, content: str) -> str:

@@ -155,7 +155,9 @@ def content_hash(title: str, summary: str, content: str) -> str:
 def normalise_entry(parsed: ParsedEntry, feed_language: str | None = None) -> Entry:
     title = html_to_text(parsed.title).replace("\n", " ")
     summary = html_to_text(parsed.summary_html)
-    content = html_to_text(parsed.content_html)
+    # Feeds often give one text as both (feedparser copies content:encoded to the summary).
+    same_html = parsed.content_html == parsed.summary_html
+    content = summary if same_html else html_to_text(parsed.content_html)
     if content == summary:
         content = ""
     digest = content_hash(title, summary, content)
