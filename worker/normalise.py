@@ -155,7 +155,7 @@ def content_hash(title: str, summary: str, content: str) -> str:
 def normalise_entry(parsed: ParsedEntry, feed_language: str | None = None) -> Entry:
     title = html_to_text(parsed.title).replace("\n", " ")
     summary = html_to_text(parsed.summary_html)
-    # Feeds often give one text as both (feedparser copies content:encoded to the summary).
+    # An item with only content:encoded has it as its summary too: it is read once.
     same_html = parsed.content_html == parsed.summary_html
     content = summary if same_html else html_to_text(parsed.content_html)
     if content == summary:

@@ -207,11 +207,7 @@ def _plain_item(item: ET.Element, base: str) -> ParsedEntry:
     seen: set[str] = set()
     for child in item:
         tag = child.tag
-        if (
-            not isinstance(tag, str)
-            or tag not in _SIMPLE_ITEM_TAGS
-            or (tag in _ONCE and tag in seen)
-        ):
+        if not isinstance(tag, str) or tag not in _SIMPLE_ITEM_TAGS or tag in seen & _ONCE:
             raise _NotPlain
         seen.add(tag)
         if tag == "guid":
