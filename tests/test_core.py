@@ -61,6 +61,7 @@ def test_normalise_entry_keeps_text_and_identity() -> None:
         ("https://example.org/a?utm_medium=rss&fbclid=1&p=2", "https://example.org/a?p=2"),
         ("https://example.org/a#comments", "https://example.org/a"),
         ("https://example.org", "https://example.org/"),
+        (" http://x]/a ", "http://x]/a"),  # unsplittable (IPv6 bracket): its own key
     ],
 )
 def test_canonical_link(link: str, canonical: str) -> None:

@@ -71,8 +71,14 @@ _WORD = re.compile(r"\w+")
 
 
 def canonical_link(link: str) -> str:
-    """Lower-case scheme and host, no default port, no tracking params, no fragment."""
-    parts = urlsplit(link.strip())
+    """Lower-case scheme and host, no default port, no tracking params, no fragment.
+
+    A link that cannot be split (an unbalanced IPv6 bracket) is its own key, stripped.
+    """
+    try:
+        parts = urlsplit(link.strip())
+    except ValueError:
+        return link.strip()
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     try:
