@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from sqlalchemy import text
 from werkzeug import Request, Response
 
 from tests.test_feeds_support import START, FeedLab, feed_lab, rss
@@ -136,6 +137,44 @@ def test_server_errors_back_off_then_recover(lab: FeedLab, httpserver: HTTPServe
     assert (feed.consecutive_failures, feed.failing_since, feed.last_error) == (0, None, None)
     assert feed.next_poll_at is not None
     assert timedelta(minutes=10) <= feed.next_poll_at - lab.now <= timedelta(minutes=11)
+
+
+def test_entries_the_database_refuses_are_a_recorded_failure(
+    lab: FeedLab, httpserver: HTTPServer
+) -> None:
+    """A refusal while storing (a trigger stands in for any database refusal or bug) fails
+    the feed like a fetch error: recorded, backed off, nothing half-stored, and the
+    entries go in once it passes."""
+    httpserver.expect_request("/feed.xml").respond_with_data(rss(ITEMS))
+    runtime = lab.configure(one_feed(httpserver.url_for("/feed.xml"), "    poll_interval: 10m\n"))
+    with runtime.engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE FUNCTION rw_test_refuse() RETURNS trigger LANGUAGE plpgsql"
+                " AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER rw_test_refuse BEFORE INSERT ON entries"
+                " FOR EACH ROW EXECUTE FUNCTION rw_test_refuse()"
+            )
+        )
+    try:
+        outcome = lab.poll("f")
+    finally:
+        with runtime.engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER rw_test_refuse ON entries"))
+            connection.execute(text("DROP FUNCTION rw_test_refuse()"))
+    feed = lab.feed("f")
+    assert outcome.error is not None and "refused by the test" in outcome.error
+    assert feed.consecutive_failures == 1 and "refused by the test" in (feed.last_error or "")
+    assert feed.next_poll_at is not None and feed.next_poll_at - lab.now >= timedelta(minutes=20)
+    assert lab.entries("f") == []
+    lab.advance(timedelta(minutes=30))
+    outcome = lab.poll("f")
+    assert outcome.error is None and outcome.new_entries == 2
+    assert lab.feed("f").consecutive_failures == 0
 
 
 def test_failing_feed_is_never_given_up(lab: FeedLab, httpserver: HTTPServer) -> None:

@@ -61,6 +61,11 @@ class ParseError(RightswatchError):
     """A fetched body is not a feed."""
 
 
+class StoreError(RightswatchError):
+    """A feed's entries could not be processed or stored (a bug, or the database refused
+    them): recorded on the feed like a fetch error, so it shows and is retried."""
+
+
 class DeliveryError(RightswatchError):
     """An alert could not be delivered."""
 

@@ -30,13 +30,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from worker import dedup, metrics, operators
 from worker.config import Config, OperatorConfig
 from worker.db import repo
 from worker.db.models import Entry, Feed, Match, StorySketch, Subscriber
-from worker.errors import FetchError, ParseError
+from worker.errors import FetchError, ParseError, StoreError
 from worker.fetch import Fetcher, FetchLimits, HostBusyError
 from worker.health import FeedFacts, FeedState, assess, message, operator_event
 from worker.matching import Matcher
@@ -125,8 +126,31 @@ def poll_feed(
     ``not_before``: skip if the feed was already polled at or after this time
     (a duplicate task after a redelivery). Nothing a server sends makes this
     raise: every failure is recorded on the feed and returned as ``error``.
+    Only a lost database connection raises (OperationalError: the task retries).
     """
     policy = policy or PollPolicy()
+    try:
+        return _poll_once(sessions, feed_id, fetcher, matcher, now, not_before, policy)
+    except OperationalError:
+        raise
+    except Exception as e:  # nothing stored: say so on the feed, and back off
+        log.exception("feed %s: unexpected error while storing its entries", feed_id)
+        with sessions() as session, session.begin():
+            feed = repo.lock_feed(session, feed_id)
+            if feed is None:
+                return PollOutcome(feed_id, polled=False)
+            return _failed(session, feed, StoreError(f"unexpected error: {e!r}"), now, policy)
+
+
+def _poll_once(
+    sessions: SessionMaker,
+    feed_id: str,
+    fetcher: Fetcher,
+    matcher: Matcher,
+    now: datetime,
+    not_before: datetime | None,
+    policy: PollPolicy,
+) -> PollOutcome:
     with sessions() as session, session.begin():
         feed = repo.lock_feed(session, feed_id)
         if feed is None or not feed.active:
@@ -247,7 +271,11 @@ def _healthy_interval(
 
 
 def _failed(
-    session: Session, feed: Feed, error: FetchError | ParseError, now: datetime, policy: PollPolicy
+    session: Session,
+    feed: Feed,
+    error: FetchError | ParseError | StoreError,
+    now: datetime,
+    policy: PollPolicy,
 ) -> PollOutcome:
     status = getattr(error, "status", None)
     feed.last_polled_at = now
