@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from celery.signals import task_postrun, task_prerun
 from sqlalchemy.exc import OperationalError
@@ -22,6 +23,14 @@ from worker.schedule import poll_batches
 from worker.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
+_RETRY_WHILE_THE_DATABASE_IS_AWAY: dict[str, Any] = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 10,
+}
+"""Tasks that work on rows retry, backing off, when the database cannot be reached."""
 _runtime: Runtime | None = None
 _settings: Settings | None = None
 task_prerun.connect(logs.task_started)
@@ -47,7 +56,7 @@ def runtime() -> Runtime:
 
 @app.task(name="rightswatch.poll_due_feeds")
 def poll_due_feeds() -> int:
-    """Beat's tick: sync the config, claim due feeds, enqueue one poll each."""
+    """Beat's tick: sync the config, claim due feeds, enqueue their polls (batched)."""
     rt = runtime()
     rt.sync_config()
     now = rt.clock()
@@ -60,11 +69,7 @@ def poll_due_feeds() -> int:
 
 @app.task(
     name="rightswatch.poll_feed",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=10,
+    **_RETRY_WHILE_THE_DATABASE_IS_AWAY,
 )
 def poll_feed(feed_id: str, claimed_at: str | None = None) -> int:
     return _poll_and_enqueue(feed_id, claimed_at)
@@ -83,11 +88,7 @@ def _poll_and_enqueue(feed_id: str, claimed_at: str | None) -> int:
 
 @app.task(
     name="rightswatch.poll_feeds",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=10,
+    **_RETRY_WHILE_THE_DATABASE_IS_AWAY,
 )
 def poll_feeds(feed_ids: list[str], claimed_at: str | None = None) -> int:
     """Poll several feeds one after another, each as :func:`poll_feed` does.
@@ -126,11 +127,7 @@ def enqueue_polls(feed_ids: Sequence[str], claimed_at: str) -> None:
 
 @app.task(
     name="rightswatch.operator_alert",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=10,
+    **_RETRY_WHILE_THE_DATABASE_IS_AWAY,
 )
 def operator_alert(alert_id: str) -> str:
     """Tell the operators about a feed's health (retries are picked up by the beat tick)."""
@@ -139,11 +136,7 @@ def operator_alert(alert_id: str) -> str:
 
 @app.task(
     name="rightswatch.deliver",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=10,
+    **_RETRY_WHILE_THE_DATABASE_IS_AWAY,
 )
 def deliver(delivery_id: str) -> str:
     return jobs.send(runtime(), delivery_id).status
