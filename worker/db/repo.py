@@ -41,6 +41,11 @@ STORY_LOCK = 0x7277_5354
 STORY_LOCK_LIMIT = 512
 
 
+def _on_postgresql(session: Session) -> bool:
+    """PostgreSQL gets arrays, advisory locks and prepared statements; SQLite the plain forms."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _insert(session: Session, model: type[Any]) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -65,7 +70,7 @@ def insert_new(
     if not rows:
         return []
     result: Result[Any]
-    if session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql(session):
         keys = tuple(rows[0])
         statement = _unnest_insert(model.__table__, keys, tuple(c.key for c in columns))
         connection = session.connection()  # a Core statement: no ORM bulk-insert handling
@@ -93,7 +98,7 @@ def _among(session: Session, column: Any, values: Collection[Any]) -> ColumnElem
     number of values, so the statement text stays the same and is prepared once, where
     an expanding IN makes a new statement for every count (a poll's 50 identity keys,
     its hundreds of sketch values)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql(session):
         array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
         return column == any_(array)  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
@@ -255,7 +260,7 @@ def lock_stories(
     order (no deadlock); polls of unrelated reports do not wait for each other. Past
     STORY_LOCK_LIMIT keys, one lock for all. SQLite serialises writers anyway.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not _on_postgresql(session):
         return
     keys = sorted(
         {(1, int(k[:8], 16) - 2**31) for k in link_keys}
@@ -564,7 +569,7 @@ def destination_busy(session: Session, delivery_id: str, now: datetime, limit: i
     destination = session.scalar(select(Delivery.destination).where(Delivery.id == delivery_id))
     if not destination:
         return False
-    if session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql(session):
         session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(destination, 0))))
     sending = session.scalar(
         select(func.count())
