@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from _matching_data import make_corpus
 
-from worker.types import Document, WatchlistSpec
+from worker.core.types import Document, WatchlistSpec
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from worker.types import Document, NearSpec, PersonSpec, WatchlistSpec
+from worker.core.types import Document, NearSpec, PersonSpec, WatchlistSpec
 
 
 def _words(text: str, separator: str | None = None) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import WEBHOOK_SECRET
 from worker.config import load_config, parse_duration
-from worker.errors import ConfigError
+from worker.core.errors import ConfigError
 
 EXAMPLE = """\
 feeds:

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from worker.dedup import canonical_link, entry_identity
-from worker.errors import ParseError
-from worker.normalise import html_to_text, normalise_entry
-from worker.parse import parse_feed
-from worker.schedule import MAX_BACKOFF, delivery_retry_at, next_poll, poll_batches
-from worker.types import ParsedEntry
+from worker.core.dedup import canonical_link, entry_identity
+from worker.core.errors import ParseError
+from worker.core.schedule import MAX_BACKOFF, delivery_retry_at, next_poll, poll_batches
+from worker.core.types import ParsedEntry
+from worker.ingest.normalise import html_to_text, normalise_entry
+from worker.ingest.parse import parse_feed
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -22,9 +22,18 @@ from werkzeug import Request, Response
 
 from tests.conftest import WEBHOOK_SECRET
 from tests.test_feeds_support import FeedLab, feed_lab, rss
-from worker import dedup, jobs
+from worker import jobs
+from worker.core import dedup
+from worker.core.dedup import (
+    EntryKeys,
+    KnownEntry,
+    canonical_link,
+    jaccard,
+    link_key,
+    resolve,
+    shingles,
+)
 from worker.db import repo
-from worker.dedup import EntryKeys, KnownEntry, canonical_link, jaccard, link_key, resolve, shingles
 from worker.settings import Settings
 
 

@@ -288,7 +288,7 @@ def test_transitions_are_logged_with_the_delivery_id(
 ) -> None:
     receiver.respond(503, b"later")
     service = hook_service()
-    with caplog.at_level("INFO", logger="worker.delivery"):
+    with caplog.at_level("INFO", logger="worker.outbox.delivery"):
         service.run_once()
         clock.advance(hours=7)
         service.run_once()

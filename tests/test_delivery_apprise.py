@@ -69,7 +69,7 @@ def test_an_unset_variable_in_the_apprise_url_is_a_config_error(
     write_config: Callable[..., Path],
 ) -> None:
     from worker.config import load_config
-    from worker.errors import ConfigError
+    from worker.core.errors import ConfigError
 
     path = write_config(
         "watchlists: [{id: kg, title: KG, keywords: [x]}]\n"

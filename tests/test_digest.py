@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from worker.digest import (
+from worker.core.digest import (
     DeliverAt,
     Period,
     digest_period,
@@ -15,7 +15,7 @@ from worker.digest import (
     period_name,
     zone,
 )
-from worker.types import Alert, AlertTerm
+from worker.core.types import Alert, AlertTerm
 
 
 def utc(text: str) -> datetime:

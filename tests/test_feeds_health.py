@@ -23,8 +23,8 @@ from tests.conftest import WEBHOOK_SECRET
 from tests.test_feeds_support import FeedLab, feed_lab, rss
 from worker import jobs
 from worker.config import load_config
-from worker.errors import ConfigError
-from worker.health import FeedState, assess, operator_event, stale_after
+from worker.core.errors import ConfigError
+from worker.core.feed_health import FeedState, assess, operator_event, stale_after
 from worker.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.parse import parse_feed, parse_with_feedparser, plain_rss
+from worker.ingest.parse import parse_feed, parse_with_feedparser, plain_rss
 
 DATA = Path(__file__).resolve().parent / "data" / "feeds"
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from worker import jobs
 from worker.db.models import Delivery, Entry, Feed, OperatorAlert
 from worker.embedded import EmbeddedService
-from worker.pipeline import PollOutcome
+from worker.ingest.pipeline import PollOutcome
 from worker.runtime import Runtime
 from worker.settings import Settings
 

@@ -24,9 +24,9 @@ from sqlalchemy import text
 from werkzeug import Request, Response
 
 from tests.test_feeds_support import START, FeedLab, feed_lab, rss
+from worker.core.errors import FetchError
 from worker.db.models import Entry
-from worker.errors import FetchError
-from worker.fetch import (
+from worker.ingest.fetch import (
     Fetcher,
     FetchLimits,
     LocalHostGate,
@@ -35,7 +35,7 @@ from worker.fetch import (
     host_key,
     retry_after_seconds,
 )
-from worker.pipeline import PollOutcome, PollPolicy, poll_feed
+from worker.ingest.pipeline import PollOutcome, PollPolicy, poll_feed
 from worker.settings import Settings, load_settings
 
 ITEMS = [

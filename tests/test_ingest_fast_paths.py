@@ -21,10 +21,11 @@ import pytest
 import sqlalchemy as sa
 from feedparser import urls as feedparser_urls
 
-from worker import dedup, normalise, parse
+from worker.core import dedup
 from worker.db import repo
 from worker.db.models import Entry, Feed, Match, StorySketch, Watchlist
 from worker.db.session import make_engine, make_session_factory, upgrade
+from worker.ingest import normalise, parse
 
 _PIECES = [
     *("<p>", "</p>", "<br/>", "<br />", "<BR>", "</P >", "<li>", "<h1>", "<table><tr><td>"),

@@ -17,11 +17,11 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.conftest import WEBHOOK_SECRET, free_port
-from worker.errors import DeliveryError, UnsafeDestinationError
+from worker.core.errors import DeliveryError, UnsafeDestinationError
+from worker.core.types import Alert, AlertTerm, Digest
 from worker.notify.base import Recipient
 from worker.notify.webhook import WebhookNotifier, retry_after
 from worker.settings import Settings, load_settings
-from worker.types import Alert, AlertTerm, Digest
 
 NEW_SECRET = "whsec_dGhpcyBpcyB0aGUgbmV3IHNlY3JldCBrZXkh"
 
@@ -290,7 +290,7 @@ def test_check_config_rejects_a_secret_that_is_not_whsec(
     write_config: Callable[..., Path],
 ) -> None:
     from worker.config import load_config
-    from worker.errors import ConfigError
+    from worker.core.errors import ConfigError
 
     path = write_config(
         """\

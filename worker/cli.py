@@ -16,18 +16,18 @@ from types import FrameType
 import click
 
 from worker import __version__, logs, metrics, redaction
-from worker.cli_api import api_command
-from worker.cli_common import config_option, settings_for
-from worker.cli_deliveries import deliveries_command
-from worker.cli_feeds import feeds_command
-from worker.cli_security import (
+from worker.commands.api import api_command
+from worker.commands.common import config_option, settings_for
+from worker.commands.deliveries import deliveries_command
+from worker.commands.feeds import feeds_command
+from worker.commands.security import (
     audit_command,
     generate_key_command,
     purge_command,
     rotate_key_command,
 )
 from worker.config import load_config, summary
-from worker.errors import ConfigError, RightswatchError
+from worker.core.errors import ConfigError, RightswatchError
 from worker.settings import Settings
 
 log = logging.getLogger("worker")
@@ -213,7 +213,7 @@ def health(config_path: Path | None) -> None:
 
 def _register_optional_commands() -> None:
     try:
-        from worker.cli_match import match_command
+        from worker.commands.match import match_command
     except ImportError:
         return
     cli.add_command(match_command, "match")

@@ -32,11 +32,11 @@ from pydantic import (
     model_validator,
 )
 
-from worker.digest import Frequency, parse_deliver_at, zone
-from worker.errors import ConfigError, ConfigProblem
-from worker.pgp import check_public_key
-from worker.proxy import check_proxy_url
-from worker.types import FIELD_NAMES, FieldName, NearSpec, PersonSpec, WatchlistSpec
+from worker.core.digest import Frequency, parse_deliver_at, zone
+from worker.core.errors import ConfigError, ConfigProblem
+from worker.core.types import FIELD_NAMES, FieldName, NearSpec, PersonSpec, WatchlistSpec
+from worker.security.pgp import check_public_key
+from worker.security.proxy import check_proxy_url
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -11,7 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from worker import jobs, retention
+from worker import jobs
+from worker.db import retention
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)

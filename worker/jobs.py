@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from worker import logs, metrics, operators
+from worker import logs, metrics
 from worker.db import repo
-from worker.delivery import DeliveryOutcome, deliver
-from worker.pipeline import PollOutcome, PollPolicy, poll_feed
+from worker.ingest.pipeline import PollOutcome, PollPolicy, poll_feed
+from worker.outbox import operator_alerts as operators
+from worker.outbox.delivery import DeliveryOutcome, deliver
 from worker.runtime import Runtime
 
 

@@ -36,9 +36,9 @@ if TYPE_CHECKING:
     from prometheus_client.core import Metric
 
     from worker.config import LoadedConfig
-    from worker.fetch import Fetcher, FetchLimits
+    from worker.core.types import FetchResult
+    from worker.ingest.fetch import Fetcher, FetchLimits
     from worker.settings import Settings
-    from worker.types import FetchResult
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def timed_fetch(
     limits: FetchLimits,
 ) -> FetchResult:
     """``fetcher.fetch`` with its duration and result counted."""
-    from worker.fetch import HostBusyError
+    from worker.ingest.fetch import HostBusyError
 
     m = _metrics()
     started = time.perf_counter()
@@ -192,7 +192,7 @@ class StateCollector:
 
     def _loaded(self) -> LoadedConfig | None:
         from worker.config import load_config
-        from worker.errors import ConfigError
+        from worker.core.errors import ConfigError
 
         path = self._settings.config_path
         with self._lock:
@@ -210,9 +210,9 @@ class StateCollector:
         from sqlalchemy.exc import SQLAlchemyError
         from sqlalchemy.orm import Session
 
+        from worker.core.feed_health import assess
         from worker.db.models import Delivery, Feed, Subscriber
-        from worker.health import assess
-        from worker.pipeline import PollPolicy, feed_state
+        from worker.ingest.pipeline import PollPolicy, feed_state
 
         outbox = GaugeMetricFamily(
             "rightswatch_outbox_depth",

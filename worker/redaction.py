@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 
 from worker.config import Config, load_config
-from worker.errors import ConfigError
+from worker.core.errors import ConfigError
 from worker.settings import Settings
 
 MASK = "[redacted]"

@@ -15,7 +15,6 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
-from worker import crypto
 from worker.config import LoadedConfig, load_config
 from worker.db import repo
 from worker.db.models import utcnow
@@ -26,13 +25,14 @@ from worker.db.session import (
     upgrade,
     wait_until_ready,
 )
-from worker.fetch import Fetcher
+from worker.ingest.fetch import Fetcher
 from worker.matching import Matcher, compile_matcher
 from worker.notify.base import Notifier
 from worker.notify.email import EmailNotifier
 from worker.notify.local import ConsoleNotifier, OutboxNotifier
 from worker.notify.push import AppriseNotifier
 from worker.notify.webhook import WebhookNotifier
+from worker.security import crypto
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from worker import __version__
-from worker.crypto import parse_key
-from worker.errors import ConfigError
+from worker.core.errors import ConfigError
+from worker.security.crypto import parse_key
 
 DEFAULT_CONFIG = "config/rightswatch.yaml"
 PROJECT_URL = "https://github.com/rightswatch/rightswatch"

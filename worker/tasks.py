@@ -16,10 +16,11 @@ from typing import Any
 from celery.signals import task_postrun, task_prerun
 from sqlalchemy.exc import OperationalError
 
-from worker import jobs, logs, retention
+from worker import jobs, logs
 from worker.celery_app import app
+from worker.core.schedule import poll_batches
+from worker.db import retention
 from worker.runtime import Runtime
-from worker.schedule import poll_batches
 from worker.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)

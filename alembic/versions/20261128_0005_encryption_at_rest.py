@@ -28,7 +28,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('pgp_key', sa.Text(), nullable=True))
         batch_op.create_index(batch_op.f('ix_subscribers_address_index'), ['address_index'], unique=False)
     # Rows written before: their addresses are plain text (or rw0:-marked); index them now.
-    from worker.crypto import keyring
+    from worker.security.crypto import keyring
 
     ring = keyring()
     connection = op.get_bind()

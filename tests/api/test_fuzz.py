@@ -27,8 +27,8 @@ from tests.api.conftest import API_TOKEN, CONFIG, SECRET_KEY
 from worker.api import service
 from worker.api.app import create_app
 from worker.api.schemas import SubscriptionCreate
-from worker.delivery import subscriber_token, unsubscribe_token
 from worker.embedded import EmbeddedService
+from worker.outbox.delivery import subscriber_token, unsubscribe_token
 from worker.runtime import Runtime
 from worker.settings import Settings
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from worker.core.types import Document, Hit, NearSpec, PersonSpec, WatchlistSpec
 from worker.matching import Matcher, compile_matcher
-from worker.types import Document, Hit, NearSpec, PersonSpec, WatchlistSpec
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "matching"
 

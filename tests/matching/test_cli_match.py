@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 pytest.importorskip("worker.config")
 
-from worker.cli_match import match_command
+from worker.commands.match import match_command
 
 CONFIG = """\
 feeds:

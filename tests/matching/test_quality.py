@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from worker.core.types import PersonSpec
 from worker.matching import compile_matcher
-from worker.types import PersonSpec
 
 from .helpers import corpus_cases, corpus_watchlist, document
 

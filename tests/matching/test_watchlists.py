@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from worker.errors import ConfigError
+from worker.core.errors import ConfigError
+from worker.core.types import NearSpec
 from worker.matching import compile_matcher
-from worker.types import NearSpec
 
 from .helpers import document, hits_in, person, texts, watchlist
 

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from tests.api.conftest import Stack, make_stack, stack  # noqa: F401 (fixtures)
 from tests.api.test_safety import subscribe
 from tests.conftest import ROOT
-from worker.crypto import new_key
 from worker.db.models import AuditEntry
 from worker.db.session import make_engine, upgrade
+from worker.security.crypto import new_key
 
 
 def _rightswatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

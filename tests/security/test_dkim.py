@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import feed_xml
+from worker.core.errors import ConfigError
 from worker.embedded import EmbeddedService
-from worker.errors import ConfigError
 from worker.runtime import Runtime
 from worker.settings import Settings, load_settings
 

@@ -16,10 +16,10 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import ROOT, WEBHOOK_SECRET, feed_xml
-from worker.crypto import DecryptionError, Keyring, new_key, parse_key
 from worker.db.models import Match, Subscriber
 from worker.embedded import EmbeddedService
 from worker.runtime import Runtime
+from worker.security.crypto import DecryptionError, Keyring, new_key, parse_key
 from worker.settings import Settings
 
 API_SECRET = "whsec_QXBpU3Vic2NyaWJlclNlY3JldEtleTEyMzQ1Njc4"

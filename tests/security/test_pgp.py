@@ -22,8 +22,8 @@ from pytest_httpserver import HTTPServer
 
 from tests.conftest import feed_xml
 from worker.config import load_config
+from worker.core.errors import ConfigError
 from worker.embedded import EmbeddedService
-from worker.errors import ConfigError
 from worker.runtime import Runtime
 from worker.settings import Settings
 

@@ -171,7 +171,7 @@ def test_require_proxy_makes_a_feed_without_one_a_config_error(
 
 def test_socks5_with_local_dns_is_refused(write_config: Callable[..., Path]) -> None:
     from worker.config import load_config
-    from worker.errors import ConfigError
+    from worker.core.errors import ConfigError
 
     config = write_config(
         "fetch:\n  proxy: socks5://127.0.0.1:9050\nfeeds:\n  - id: a\n    url: https://example.org/a.xml\n"

@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from tests.conftest import ROOT, feed_xml
 from worker.config import RetentionConfig
 from worker.db.models import Delivery, Entry, Match
+from worker.db.retention import cutoffs, purge
 from worker.embedded import EmbeddedService
-from worker.retention import cutoffs, purge
 from worker.runtime import Runtime
 from worker.settings import Settings
 

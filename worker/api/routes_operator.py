@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
-from worker import audit, metrics
+from worker import metrics
 from worker.api import service
 from worker.api.deps import CONFLICT, ID_PATTERN, RESPONSES, State, operator, problem
 from worker.api.schemas import (
@@ -15,7 +15,7 @@ from worker.api.schemas import (
     OperatorSubscriber,
     OperatorSubscriberList,
 )
-from worker.db import repo
+from worker.db import audit, repo
 from worker.db.models import Subscriber
 
 router = APIRouter(

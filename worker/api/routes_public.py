@@ -40,8 +40,8 @@ from worker.api.schemas import (
     WebhookCreated,
 )
 from worker.api.security import Limit
+from worker.core.errors import DeliveryError
 from worker.db.models import Subscriber
-from worker.errors import DeliveryError
 from worker.notify.webhook import pick_address, system_resolver
 
 router = APIRouter(responses=RESPONSES)

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from worker.digest import Frequency, parse_deliver_at, zone
+from worker.core.digest import Frequency, parse_deliver_at, zone
 
 WatchlistId = Annotated[
     str,

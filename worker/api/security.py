@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db.models import RateLimit
-from worker.delivery import subscriber_token, token_hash
+from worker.outbox.delivery import subscriber_token, token_hash
 
 
 def token_matches(secret_key: str, purpose: str, subscriber_id: str, given: str) -> bool:

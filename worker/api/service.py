@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 from worker.api.schemas import SubscriptionCreate, SubscriptionUpdate
 from worker.api.security import hash_of, token_matches
 from worker.config import Config
-from worker.crypto import blind_index
 from worker.db import repo
 from worker.db.models import Delivery, DigestItem, Subscriber, Subscription, Watchlist
-from worker.delivery import subscriber_token, unsubscribe_token
+from worker.outbox.delivery import subscriber_token, unsubscribe_token
+from worker.security.crypto import blind_index
 
 API = "api"
 CONFIRM_TTL = timedelta(hours=48)

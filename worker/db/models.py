@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from worker.crypto import EncryptedJSON, EncryptedText, blind_index
+from worker.security.crypto import EncryptedJSON, EncryptedText, blind_index
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 
 from worker.config import Config
+from worker.core.digest import Frequency, digest_period, parse_deliver_at, zone
 from worker.db.models import (
     Delivery,
     DigestItem,
@@ -33,7 +34,6 @@ from worker.db.models import (
     Subscription,
     Watchlist,
 )
-from worker.digest import Frequency, digest_period, parse_deliver_at, zone
 
 CONFIG_VERSION_KEY = "config_version"
 STORY_LOCK = 0x7277_5354

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.errors import RightswatchError
+from worker.core.errors import RightswatchError
 
 log = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]

@@ -22,8 +22,8 @@ from typing import Final
 
 import ahocorasick_rs
 
-from worker.errors import ConfigError, ConfigProblem
-from worker.types import FIELD_NAMES, Document, Hit, MatchKind, WatchlistSpec
+from worker.core.errors import ConfigError, ConfigProblem
+from worker.core.types import FIELD_NAMES, Document, Hit, MatchKind, WatchlistSpec
 
 from .endings import given_name_core
 from .folding import FoldedText, fold_words

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-from worker.types import PersonSpec
+from worker.core.types import PersonSpec
 
 from .endings import StemClass, given_name_core, is_patronymic, matches_given_name, split_stem
 from .folding import TOKEN_KEYS, FoldedText, tokens_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from worker.types import Notification
+from worker.core.types import Notification
 
 
 @dataclass(frozen=True, slots=True)

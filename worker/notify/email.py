@@ -19,13 +19,13 @@ from urllib.parse import quote
 
 import dkim
 
+from worker.core.errors import DeliveryError
+from worker.core.types import Alert, Notification
 from worker.db.models import utcnow
-from worker.errors import DeliveryError
 from worker.notify import render
 from worker.notify.base import Recipient
-from worker.pgp import encrypt_mail
+from worker.security.pgp import encrypt_mail
 from worker.settings import DkimSettings, Settings, SmtpSettings
-from worker.types import Alert, Notification
 
 _DKIM_HEADERS = (
     "From",

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from worker.errors import DeliveryError
+from worker.core.errors import DeliveryError
+from worker.core.types import Notification
 from worker.notify import render
 from worker.notify.base import Recipient
 from worker.notify.email import build_message
-from worker.types import Notification
 
 
 class ConsoleNotifier:

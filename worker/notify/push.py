@@ -11,10 +11,10 @@ import importlib
 import logging
 from typing import Any
 
-from worker.errors import DeliveryError
+from worker.core.errors import DeliveryError
+from worker.core.types import Notification
 from worker.notify import render
 from worker.notify.base import Recipient
-from worker.types import Notification
 
 _MAX_BODY = 4000
 """Messengers cap message length (Signal, Telegram ≈ 4096); longer digests are cut."""

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from worker.types import Alert, Digest, Notification
+from worker.core.types import Alert, Digest, Notification
 
 PAYLOAD_VERSION = 1
 _SUBJECT_MAX = 150

@@ -24,12 +24,12 @@ from typing import Any
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from worker.core.errors import DeliveryError, UnsafeDestinationError
+from worker.core.types import Notification
 from worker.db.models import utcnow
-from worker.errors import DeliveryError, UnsafeDestinationError
 from worker.notify import render
 from worker.notify.base import Recipient
 from worker.settings import Settings
-from worker.types import Notification
 
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 MAX_REPLY_BYTES = 16 * 1024

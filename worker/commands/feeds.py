@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from worker.cli_common import config_option, settings_for
+from worker.commands.common import config_option, settings_for
+from worker.core.feed_health import assess, describe
 from worker.db.models import Feed
-from worker.health import assess, describe
-from worker.pipeline import PollPolicy, feed_state
+from worker.ingest.pipeline import PollPolicy, feed_state
 
 HEADERS = ("FEED", "STATUS", "LAST POLL", "NEXT POLL", "ENTRIES", "LAST ERROR")
 _ERROR_WIDTH = 70

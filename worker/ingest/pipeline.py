@@ -33,19 +33,21 @@ from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from worker import dedup, metrics, operators
+from worker import metrics
 from worker.config import Config, OperatorConfig
+from worker.core import dedup
+from worker.core.errors import FetchError, ParseError, StoreError
+from worker.core.feed_health import FeedFacts, FeedState, assess, message, operator_event
+from worker.core.schedule import adapted_interval, next_poll, publish_interval, spread
+from worker.core.types import Entry as NormalisedEntry
+from worker.core.types import FetchResult, Hit, ParsedFeed
 from worker.db import repo
 from worker.db.models import Entry, Feed, Match, StorySketch, Subscriber
-from worker.errors import FetchError, ParseError, StoreError
-from worker.fetch import Fetcher, FetchLimits, HostBusyError
-from worker.health import FeedFacts, FeedState, assess, message, operator_event
+from worker.ingest.fetch import Fetcher, FetchLimits, HostBusyError
+from worker.ingest.normalise import normalise_entry
+from worker.ingest.parse import parse_feed
 from worker.matching import Matcher
-from worker.normalise import normalise_entry
-from worker.parse import parse_feed
-from worker.schedule import adapted_interval, next_poll, publish_interval, spread
-from worker.types import Entry as NormalisedEntry
-from worker.types import FetchResult, Hit, ParsedFeed
+from worker.outbox import operator_alerts as operators
 
 log = logging.getLogger(__name__)
 

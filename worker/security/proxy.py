@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote, urlsplit
 
-from worker.errors import FetchError
+from worker.core.errors import FetchError
 
 SCHEMES = ("http", "https", "socks5h")
 _SOCKS_ERRORS = {

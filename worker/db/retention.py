@@ -22,8 +22,8 @@ from sqlalchemy import ColumnElement, Select, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-from worker import audit
 from worker.config import RetentionConfig
+from worker.db import audit
 from worker.db.models import (
     Delivery,
     DigestItem,

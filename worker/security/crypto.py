@@ -31,7 +31,7 @@ from sqlalchemy import Engine, MetaData, Text, column, select, table, tuple_, up
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from worker.errors import ConfigError, RightswatchError
+from worker.core.errors import ConfigError, RightswatchError
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from worker import logs, metrics
+from worker.core.digest import Period, group_stories, period_name
+from worker.core.errors import DeliveryError
+from worker.core.schedule import delivery_retry_at
+from worker.core.types import Alert, AlertTerm, Digest, Notification
 from worker.db import repo
 from worker.db.models import Delivery, Entry, Feed, Match, Subscriber, Watchlist
-from worker.digest import Period, group_stories, period_name
-from worker.errors import DeliveryError
 from worker.notify import subscription
 from worker.notify.base import Notifier, Recipient
 from worker.notify.subscription import (
@@ -41,9 +43,7 @@ from worker.notify.subscription import (
     SubscriptionMessage,
     VerificationPing,
 )
-from worker.schedule import delivery_retry_at
 from worker.settings import Settings
-from worker.types import Alert, AlertTerm, Digest, Notification
 
 log = logging.getLogger(__name__)
 

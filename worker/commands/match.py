@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Final
 
 import click
 
-from worker.errors import RightswatchError
+from worker.core.errors import RightswatchError
+from worker.core.types import Document, Hit, WatchlistSpec
 from worker.matching import Matcher, compile_matcher
-from worker.types import Document, Hit, WatchlistSpec
 
 _TEXT_SUFFIXES: Final = frozenset({".txt", ".md"})
 _FEED_SUFFIXES: Final = frozenset({".xml", ".rss", ".atom", ".rdf"})
@@ -33,7 +33,7 @@ _PROGRESS_FROM: Final = 20
 
 if TYPE_CHECKING:
     from worker.config import Config
-    from worker.fetch import FetchLimits
+    from worker.ingest.fetch import FetchLimits
 
 Source = tuple[str, Document]
 """Where a document came from (path, path#item or URL#item) and the document."""
@@ -107,7 +107,7 @@ def _documents(name: str, config: Config) -> list[Source]:
         text = sys.stdin.read()
         return [("-", _text_document(text))]
     if name.startswith(("http://", "https://")):
-        from worker.fetch import fetch_url
+        from worker.ingest.fetch import fetch_url
 
         return _feed_documents(fetch_url(name, limits=_fetch_limits(name, config)), name)
     path = Path(name)
@@ -131,7 +131,7 @@ def _fetch_limits(url: str, config: Config) -> FetchLimits:
 
     A one-off check must not reveal the monitor any more than polling does.
     """
-    from worker.pipeline import PollPolicy
+    from worker.ingest.pipeline import PollPolicy
 
     feed_id = next((feed.id for feed in config.feeds if feed.url == url), "rightswatch-match")
     return PollPolicy.from_config(config, feed_id).limits
@@ -146,8 +146,8 @@ def _looks_like_feed(body: bytes) -> bool:
 
 
 def _feed_documents(body: bytes, source: str) -> list[Source]:
-    from worker.normalise import normalise_entry
-    from worker.parse import parse_feed
+    from worker.ingest.normalise import normalise_entry
+    from worker.ingest.parse import parse_feed
 
     feed = parse_feed(body, source)
     if feed.problem:

@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from worker.dedup import canonical_link
-from worker.types import Alert
+from worker.core.dedup import canonical_link
+from worker.core.types import Alert
 
 Frequency = Literal["immediate", "hourly", "daily", "weekly"]
 FREQUENCIES: tuple[Frequency, ...] = ("immediate", "hourly", "daily", "weekly")

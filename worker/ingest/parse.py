@@ -27,8 +27,8 @@ import feedparser
 from feedparser import datetimes as feedparser_datetimes
 from feedparser import urls as feedparser_urls
 
-from worker.errors import ParseError
-from worker.types import ParsedEntry, ParsedFeed
+from worker.core.errors import ParseError
+from worker.core.types import ParsedEntry, ParsedFeed
 
 # Warnings feedparser raises for feeds it read correctly (a text/plain content
 # type, an encoding declared one way and served another).

@@ -34,11 +34,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.config import OperatorConfig
+from worker.core.errors import DeliveryError
+from worker.core.schedule import delivery_retry_at
 from worker.db import repo
 from worker.db.models import OperatorAlert
-from worker.errors import DeliveryError
 from worker.notify.webhook import PinnedTransport, signature_header
-from worker.schedule import delivery_retry_at
 from worker.settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ with warnings.catch_warnings():
     import pgpy
     from pgpy.constants import KeyFlags
 
-from worker.errors import DeliveryError
+from worker.core.errors import DeliveryError
 
 OUTER_SUBJECT = "[rightswatch] encrypted alert"
 _ROUTING = (

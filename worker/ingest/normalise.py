@@ -11,8 +11,8 @@ import unicodedata
 from html import unescape
 from html.parser import HTMLParser
 
-from worker.dedup import entry_identity
-from worker.types import Entry, ParsedEntry
+from worker.core.dedup import entry_identity
+from worker.core.types import Entry, ParsedEntry
 
 _BLOCK = frozenset(
     [

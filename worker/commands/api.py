@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from worker import logs, redaction
-from worker.cli_common import config_option, settings_for
+from worker.commands.common import config_option, settings_for
 from worker.config import load_config
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from worker import audit
-from worker.cli_common import config_option, settings_for
+from worker.commands.common import config_option, settings_for
+from worker.db import audit
 
 
 @click.command("purge")
@@ -16,7 +16,7 @@ from worker.cli_common import config_option, settings_for
 @config_option
 def purge_command(dry_run: bool, config_path: Path | None) -> None:
     """Delete rows older than the configured `retention:` (as the nightly task does)."""
-    from worker.retention import purge
+    from worker.db.retention import purge
     from worker.runtime import Runtime
 
     runtime = Runtime(settings_for(config_path))
@@ -33,7 +33,7 @@ def purge_command(dry_run: bool, config_path: Path | None) -> None:
 def generate_key_command() -> None:
     """Print a new random key for RIGHTSWATCH_ENCRYPTION_KEY (keep it out of the database host's
     backups)."""
-    from worker.crypto import new_key
+    from worker.security.crypto import new_key
 
     click.echo(new_key())
 
@@ -47,9 +47,9 @@ def rotate_key_command(config_path: Path | None) -> None:
     run, the old key can be destroyed. Also encrypts values stored while no key
     was set. Safe to interrupt and run again.
     """
-    from worker import crypto
     from worker.db.models import Base
     from worker.runtime import Runtime
+    from worker.security import crypto
 
     settings = settings_for(config_path)
     if settings.encryption_key is None:

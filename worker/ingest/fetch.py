@@ -30,10 +30,10 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import redis
 
-from worker.errors import FetchError
-from worker.proxy import Proxy, connect_through
+from worker.core.errors import FetchError
+from worker.core.types import FetchResult
+from worker.security.proxy import Proxy, connect_through
 from worker.settings import Settings
-from worker.types import FetchResult
 
 log = logging.getLogger(__name__)
 

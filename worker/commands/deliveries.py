@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from worker.cli_common import config_option, settings_for
+from worker.commands.common import config_option, settings_for
 from worker.db import repo
 from worker.db.models import Delivery, utcnow
-from worker.delivery import DELIVERY_LIFETIME
+from worker.outbox.delivery import DELIVERY_LIFETIME
 
 STATUSES = ("pending", "sending", "retrying", "sent", "dead", "cancelled")
 

@@ -1,0 +1,1 @@
+"""The ``rightswatch`` sub-commands, one module per group (``worker.cli`` is the root)."""

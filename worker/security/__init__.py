@@ -1,0 +1,1 @@
+"""Protections for people at risk: encryption at rest, proxies, OpenPGP."""
