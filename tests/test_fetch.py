@@ -26,15 +26,9 @@ from werkzeug import Request, Response
 from tests.test_feeds_support import START, FeedLab, feed_lab, rss
 from worker.core.errors import FetchError
 from worker.db.models import Entry
-from worker.ingest.fetch import (
-    Fetcher,
-    FetchLimits,
-    LocalHostGate,
-    RedisHostGate,
-    fresh_for_seconds,
-    host_key,
-    retry_after_seconds,
-)
+from worker.ingest.fetch import Fetcher, FetchLimits
+from worker.ingest.host_gate import LocalHostGate, RedisHostGate, host_key
+from worker.ingest.http import fresh_for_seconds, retry_after_seconds
 from worker.ingest.pipeline import PollOutcome, PollPolicy, poll_feed
 from worker.settings import Settings, load_settings
 

@@ -18,9 +18,10 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.conftest import WEBHOOK_SECRET, free_port
 from worker.core.errors import DeliveryError, UnsafeDestinationError
+from worker.core.http_headers import retry_after_seconds
 from worker.core.types import Alert, AlertTerm, Digest
 from worker.notify.base import Recipient
-from worker.notify.webhook import WebhookNotifier, retry_after
+from worker.notify.webhook import WebhookNotifier
 from worker.settings import Settings, load_settings
 
 NEW_SECRET = "whsec_dGhpcyBpcyB0aGUgbmV3IHNlY3JldCBrZXkh"
@@ -280,10 +281,10 @@ def test_a_malformed_secret_is_not_retried(receiver: Receiver) -> None:
 
 def test_retry_after_in_seconds_or_as_a_date() -> None:
     now = datetime(2026, 11, 16, 10, tzinfo=UTC)
-    assert retry_after("120", now) == 120
-    assert retry_after(format_datetime(now + timedelta(minutes=5), usegmt=True), now) == 300
-    assert retry_after(format_datetime(now - timedelta(minutes=5), usegmt=True), now) == 0
-    assert retry_after("soon", now) is None and retry_after(None, now) is None
+    assert retry_after_seconds("120", now) == 120
+    assert retry_after_seconds(format_datetime(now + timedelta(minutes=5), usegmt=True), now) == 300
+    assert retry_after_seconds(format_datetime(now - timedelta(minutes=5), usegmt=True), now) == 0
+    assert retry_after_seconds("soon", now) is None and retry_after_seconds(None, now) is None
 
 
 def test_check_config_rejects_a_secret_that_is_not_whsec(

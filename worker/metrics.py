@@ -123,7 +123,7 @@ def timed_fetch(
     limits: FetchLimits,
 ) -> FetchResult:
     """``fetcher.fetch`` with its duration and result counted."""
-    from worker.ingest.fetch import HostBusyError
+    from worker.core.errors import HostBusyError
 
     m = _metrics()
     started = time.perf_counter()

@@ -108,8 +108,10 @@ def _documents(name: str, config: Config) -> list[Source]:
         return [("-", _text_document(text))]
     if name.startswith(("http://", "https://")):
         from worker.ingest.fetch import fetch_url
+        from worker.settings import load_settings
 
-        return _feed_documents(fetch_url(name, limits=_fetch_limits(name, config)), name)
+        body = fetch_url(name, load_settings(), limits=_fetch_limits(name, config))
+        return _feed_documents(body, name)
     path = Path(name)
     try:
         body = path.read_bytes()

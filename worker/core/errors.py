@@ -3,7 +3,10 @@
 RightswatchError
 ├── ConfigError        the YAML or the environment is wrong; carries every problem found
 ├── FetchError         a feed could not be fetched (network, HTTP status, size, timeout)
+│   ├── FetchStatusError   the server answered with an error status (maybe a Retry-After)
+│   └── HostBusyError      the host has no free request slot now: a deferral, not a failure
 ├── ParseError         a feed body is not a feed we can read
+├── StoreError         a poll's entries could not be processed or stored
 └── DeliveryError      an alert could not be sent; `retryable` says whether to try again
     └── UnsafeDestinationError   a webhook points at a private or internal address
 
@@ -55,6 +58,18 @@ class FetchError(RightswatchError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class FetchStatusError(FetchError):
+    """The server answered with an error status; it may have said when to come back."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class HostBusyError(FetchError):
+    """The feed's host already has as many requests in flight as it may: try again soon."""
 
 
 class ParseError(RightswatchError):

@@ -36,14 +36,14 @@ from sqlalchemy.orm import Session
 from worker import metrics
 from worker.config import Config, OperatorConfig
 from worker.core import dedup
-from worker.core.errors import FetchError, ParseError, StoreError
+from worker.core.errors import FetchError, HostBusyError, ParseError, StoreError
 from worker.core.feed_health import FeedFacts, FeedState, assess, message, operator_event
 from worker.core.schedule import adapted_interval, next_poll, publish_interval, spread
 from worker.core.types import Entry as NormalisedEntry
 from worker.core.types import FetchResult, Hit, ParsedFeed
 from worker.db import repo
 from worker.db.models import Entry, Feed, Match, StorySketch, Subscriber
-from worker.ingest.fetch import Fetcher, FetchLimits, HostBusyError
+from worker.ingest.fetch import Fetcher, FetchLimits
 from worker.ingest.normalise import normalise_entry
 from worker.ingest.parse import parse_feed
 from worker.matching import Matcher

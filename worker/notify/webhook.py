@@ -18,13 +18,13 @@ import json
 import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
 from worker.core.errors import DeliveryError, UnsafeDestinationError
+from worker.core.http_headers import retry_after_seconds
 from worker.core.types import Notification
 from worker.db.models import utcnow
 from worker.notify import render
@@ -193,7 +193,7 @@ class WebhookNotifier:
         raise DeliveryError(
             f"webhook answered HTTP {status}" + (f": {reply}" if reply else ""),
             retryable=status >= 500 or status in RETRYABLE_4XX,
-            retry_after=retry_after(response.headers.get("Retry-After"), now),
+            retry_after=retry_after_seconds(response.headers.get("Retry-After"), now),
             status=status,
         )
 
@@ -205,19 +205,3 @@ def _read_capped(response: httpx.Response) -> str:
         if len(data) >= MAX_REPLY_BYTES:
             break
     return data[:MAX_REPLY_BYTES].decode("utf-8", errors="replace")
-
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds from a Retry-After header: a number of seconds, or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())
