@@ -33,7 +33,7 @@ from worker.core.dedup import (
     resolve,
     shingles,
 )
-from worker.db import repo
+from worker.db import entries
 from worker.settings import Settings
 
 
@@ -416,7 +416,7 @@ def test_feeds_polled_at_the_same_moment_still_share_one_story(lab: FeedLab) -> 
     with lab.rt.sessions() as session:
         (match_id,) = {d.match_id for d in deliveries}
         assert match_id is not None
-        others = repo.also_reported_by(session, match_id)
+        others = entries.also_reported_by(session, match_id)
     assert len(others) == 2
 
 

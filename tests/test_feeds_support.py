@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 
 from worker import jobs
+from worker.core.types import PollOutcome
 from worker.db.models import Delivery, Entry, Feed, OperatorAlert
 from worker.embedded import EmbeddedService
-from worker.ingest.pipeline import PollOutcome
 from worker.runtime import Runtime
 from worker.settings import Settings
 

@@ -25,11 +25,13 @@ from werkzeug import Request, Response
 
 from tests.test_feeds_support import START, FeedLab, feed_lab, rss
 from worker.core.errors import FetchError
+from worker.core.types import PollOutcome
 from worker.db.models import Entry
 from worker.ingest.fetch import Fetcher, FetchLimits
 from worker.ingest.host_gate import LocalHostGate, RedisHostGate, host_key
 from worker.ingest.http import fresh_for_seconds, retry_after_seconds
-from worker.ingest.pipeline import PollOutcome, PollPolicy, poll_feed
+from worker.ingest.pipeline import ingest_feed
+from worker.ingest.policy import PollPolicy
 from worker.settings import Settings, load_settings
 
 ITEMS = [
@@ -456,7 +458,7 @@ def test_a_busy_host_defers_the_poll_without_a_failure(
     policy = PollPolicy(limits=FetchLimits(host_concurrency=1, host_delay=0, host_wait=0.2))
 
     def poll() -> PollOutcome:
-        return poll_feed(
+        return ingest_feed(
             runtime.sessions,
             "f",
             fetcher=fetcher,

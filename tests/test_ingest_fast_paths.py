@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from feedparser import urls as feedparser_urls
 
 from worker.core import dedup
-from worker.db import repo
+from worker.db import sql
 from worker.db.models import Entry, Feed, Match, StorySketch, Watchlist
 from worker.db.session import make_engine, make_session_factory, upgrade
 from worker.ingest import normalise, parse
@@ -151,14 +151,14 @@ def test_unnest_insert_returns_only_new_rows_with_their_types(pg_database: str) 
         }
 
     with sessions() as session, session.begin():
-        first = repo.insert_new(
+        first = sql.insert_new(
             session, Entry, [entry("a", now), entry("b", None)], Entry.identity_key, Entry.id
         )
-        again = repo.insert_new(
+        again = sql.insert_new(
             session, Entry, [entry("b", None), entry("c", now), entry("c", now)], Entry.id
         )
         ids = dict(first)
-        matches = repo.insert_new(
+        matches = sql.insert_new(
             session,
             Match,
             [
@@ -173,7 +173,7 @@ def test_unnest_insert_returns_only_new_rows_with_their_types(pg_database: str) 
             ],
             Match.id,
         )
-        repo.insert_new(
+        sql.insert_new(
             session,
             StorySketch,
             [{"key": 2**32 - 1, "story_id": ids["a"], "created_at": now}],

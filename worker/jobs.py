@@ -11,8 +11,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from worker import logs, metrics
-from worker.db import repo
-from worker.ingest.pipeline import PollOutcome, PollPolicy, poll_feed
+from worker.core.types import PollOutcome
+from worker.db import feeds, outbox
+from worker.ingest.pipeline import ingest_feed
+from worker.ingest.policy import PollPolicy
 from worker.outbox import operator_alerts as operators
 from worker.outbox.delivery import DeliveryOutcome, deliver
 from worker.runtime import Runtime
@@ -20,12 +22,12 @@ from worker.runtime import Runtime
 
 def claim_due_feeds(runtime: Runtime, now: datetime) -> list[str]:
     with runtime.sessions() as session, session.begin():
-        return repo.claim_due_feeds(session, now, runtime.settings.poll_lease)
+        return feeds.claim_due_feeds(session, now, runtime.settings.poll_lease)
 
 
 def active_feed_ids(runtime: Runtime) -> list[str]:
     with runtime.sessions() as session:
-        return repo.active_feed_ids(session)
+        return feeds.active_feed_ids(session)
 
 
 def poll(
@@ -36,7 +38,7 @@ def poll(
     if not hold:
         policy = replace(policy, story_hold=timedelta(0))
     with logs.bind(feed_id=feed_id):
-        outcome = poll_feed(
+        outcome = ingest_feed(
             runtime.sessions,
             feed_id,
             fetcher=runtime.fetcher,
@@ -73,4 +75,4 @@ def overdue_deliveries(runtime: Runtime, pending_grace: timedelta | None = None)
     """Deliveries to (re)send now; new ones get ``settings.sweep_grace`` to go on their own."""
     grace = runtime.settings.sweep_grace if pending_grace is None else pending_grace
     with runtime.sessions() as session:
-        return repo.due_delivery_ids(session, runtime.clock(), grace)
+        return outbox.due_delivery_ids(session, runtime.clock(), grace)

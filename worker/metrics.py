@@ -23,7 +23,6 @@ import logging
 import os
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,14 +30,23 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import create_engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from worker.config import LoadedConfig, load_config
+from worker.core.errors import ConfigError
+from worker.core.feed_health import assess
+from worker.db import feeds as feeds_db
+from worker.db import outbox as outbox_db
+from worker.db import subscribers as subscribers_db
+from worker.ingest.policy import PollPolicy
+from worker.settings import Settings
+
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Histogram
     from prometheus_client.core import Metric
-
-    from worker.config import LoadedConfig
-    from worker.core.types import FetchResult
-    from worker.ingest.fetch import Fetcher, FetchLimits
-    from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -114,31 +122,12 @@ def _metrics() -> _Metrics:
 # --- recording -------------------------------------------------------------------------
 
 
-def timed_fetch(
-    fetcher: Fetcher,
-    url: str,
-    *,
-    etag: str | None,
-    last_modified: str | None,
-    limits: FetchLimits,
-) -> FetchResult:
-    """``fetcher.fetch`` with its duration and result counted."""
-    from worker.core.errors import HostBusyError
-
+def fetched(result: str, seconds: float | None = None) -> None:
+    """One fetch: its result (modified, not_modified, error, busy) and how long it took."""
     m = _metrics()
-    started = time.perf_counter()
-    try:
-        result = fetcher.fetch(url, etag=etag, last_modified=last_modified, limits=limits)
-    except HostBusyError:
-        m.fetches.labels("busy").inc()
-        raise
-    except Exception:
-        m.fetches.labels("error").inc()
-        m.fetch_seconds.observe(time.perf_counter() - started)
-        raise
-    m.fetch_seconds.observe(time.perf_counter() - started)
-    m.fetches.labels("not_modified" if result.not_modified else "modified").inc()
-    return result
+    m.fetches.labels(result).inc()
+    if seconds is not None:
+        m.fetch_seconds.observe(seconds)
 
 
 def polled(failed: bool, new_entries: int, watchlists: list[str]) -> None:
@@ -182,18 +171,12 @@ class StateCollector:
     """
 
     def __init__(self, settings: Settings) -> None:
-        from sqlalchemy import create_engine
-        from sqlalchemy.pool import NullPool
-
         self._settings = settings
         self._engine = create_engine(settings.database_url, poolclass=NullPool)
         self._config: tuple[float, LoadedConfig] | None = None
         self._lock = threading.Lock()
 
     def _loaded(self) -> LoadedConfig | None:
-        from worker.config import load_config
-        from worker.core.errors import ConfigError
-
         path = self._settings.config_path
         with self._lock:
             try:
@@ -206,13 +189,6 @@ class StateCollector:
 
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily
-        from sqlalchemy import func, select
-        from sqlalchemy.exc import SQLAlchemyError
-        from sqlalchemy.orm import Session
-
-        from worker.core.feed_health import assess
-        from worker.db.models import Delivery, Feed, Subscriber
-        from worker.ingest.pipeline import PollPolicy, feed_state
 
         outbox = GaugeMetricFamily(
             "rightswatch_outbox_depth",
@@ -233,30 +209,17 @@ class StateCollector:
         now = datetime.now(UTC)
         try:
             with Session(self._engine) as session:
-                waiting = session.execute(
-                    select(Delivery.status, func.count())
-                    .where(Delivery.status.in_(("pending", "retrying", "sending")))
-                    .group_by(Delivery.status)
-                )
-                counts = dict.fromkeys(("pending", "retrying", "sending"), 0)
-                counts.update({status: n for status, n in waiting})
-                for status, n in counts.items():
+                for status, n in outbox_db.waiting_counts(session).items():
                     outbox.add_metric([status], n)
                 health = dict.fromkeys(("ok", "failing", "stale", "gone", "new"), 0)
-                for feed in session.scalars(select(Feed).where(Feed.active.is_(True))):
+                for feed in feeds_db.list_feeds(session):
                     stale_after: timedelta | None = None
                     if loaded is not None:
                         stale_after = PollPolicy.from_config(loaded.config, feed.id).stale_after
-                    health[assess(feed_state(feed), now, stale_after).status] += 1
+                    health[assess(feeds_db.feed_state(feed), now, stale_after).status] += 1
                 for state, n in health.items():
                     feeds.add_metric([state], n)
-                rows = session.execute(
-                    select(
-                        Subscriber.managed_by, Subscriber.status, Subscriber.active, func.count()
-                    ).group_by(Subscriber.managed_by, Subscriber.status, Subscriber.active)
-                )
-                for managed_by, subscriber_status, active, n in rows:
-                    label = subscriber_status or ("active" if active else "disabled")
+                for (managed_by, label), n in subscribers_db.counts_by_status(session).items():
                     subscribers.add_metric([managed_by, label], n)
         except SQLAlchemyError as e:
             log.warning("metrics: cannot read the database: %s", type(e).__name__)

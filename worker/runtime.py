@@ -16,7 +16,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from worker.config import LoadedConfig, load_config
-from worker.db import repo
+from worker.db import config_sync
 from worker.db.models import utcnow
 from worker.db.session import (
     SessionFactory,
@@ -105,9 +105,9 @@ class Runtime:
         """Mirror the YAML into the database if it changed; True if it did."""
         loaded = self.config()
         with self.sessions() as session, session.begin():
-            if repo.synced_version(session) == loaded.version:
+            if config_sync.synced_version(session) == loaded.version:
                 return False
-            repo.sync_config(session, loaded.config, loaded.version, self.clock())
+            config_sync.sync_config(session, loaded.config, loaded.version, self.clock())
         log.info("configuration %s synced to the database", loaded.version[:12])
         return True
 

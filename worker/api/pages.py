@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from worker import metrics
 from worker.api import service
 from worker.api.deps import OFF, RESPONSES, TOKEN_PATTERN, State, as_json
-from worker.db import repo
+from worker.db import subscribers
 from worker.db.models import Subscriber
 from worker.outbox.delivery import subscriber_token
 
@@ -77,7 +77,7 @@ def masked(address: str) -> str:
 
 def _titles(state: State, subscriber: Subscriber) -> list[str]:
     with state.transaction() as session:
-        return [w.title for w in repo.subscribed_watchlists(session, subscriber.id)]
+        return [w.title for w in subscribers.subscribed_watchlists(session, subscriber.id)]
 
 
 _INVALID_CONFIRM = (

@@ -15,7 +15,7 @@ from worker.api.schemas import (
     OperatorSubscriber,
     OperatorSubscriberList,
 )
-from worker.db import audit, repo
+from worker.db import audit, outbox
 from worker.db.models import Subscriber
 
 router = APIRouter(
@@ -108,8 +108,8 @@ def list_deliveries(
 ) -> OperatorDeliveryList:
     """The outbox, newest first, and how many deliveries are in each status."""
     with state.transaction() as session:
-        rows = repo.list_deliveries(session, status, subscriber, limit)
-        counts = repo.delivery_counts(session)
+        rows = outbox.list_deliveries(session, status, subscriber, limit)
+        counts = outbox.delivery_counts(session)
     return OperatorDeliveryList(
         deliveries=[
             OperatorDelivery(

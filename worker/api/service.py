@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from worker.api.schemas import SubscriptionCreate, SubscriptionUpdate
 from worker.api.security import hash_of, token_matches
 from worker.config import Config
-from worker.db import repo
+from worker.db import outbox, subscribers
 from worker.db.models import Delivery, DigestItem, Subscriber, Subscription, Watchlist
 from worker.outbox.delivery import subscriber_token, unsubscribe_token
 from worker.security.crypto import blind_index
@@ -152,7 +152,7 @@ def queue_message(session: Session, subscriber: Subscriber, kind: str, now: date
             id=delivery_id,
             subscriber_id=subscriber.id,
             kind=kind,
-            destination=repo.destination_key(subscriber.channel, subscriber.address),
+            destination=outbox.destination_key(subscriber.channel, subscriber.address),
             status="pending",
             attempts=0,
             next_attempt_at=now,
@@ -230,7 +230,7 @@ def awaiting_confirmation(
 
 def confirm(session: Session, token: str, key: str, now: datetime) -> Subscriber | None:
     subscriber = awaiting_confirmation(session, token, key, now)
-    if subscriber is None or not repo.activate_subscriber(session, subscriber.id, now):
+    if subscriber is None or not subscribers.activate_subscriber(session, subscriber.id, now):
         return None
     session.refresh(subscriber)
     return subscriber
@@ -250,7 +250,7 @@ def unsubscribe(session: Session, subscriber: Subscriber) -> Literal["deleted", 
 
 
 def watchlist_ids(session: Session, subscriber_id: str) -> list[str]:
-    return [w.id for w in repo.subscribed_watchlists(session, subscriber_id)]
+    return [w.id for w in subscribers.subscribed_watchlists(session, subscriber_id)]
 
 
 def update(session: Session, subscriber: Subscriber, changes: SubscriptionUpdate) -> None:

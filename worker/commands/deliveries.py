@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from worker.commands.common import config_option, settings_for
-from worker.db import repo
+from worker.db import outbox
 from worker.db.models import Delivery, utcnow
 from worker.outbox.delivery import DELIVERY_LIFETIME
 
@@ -52,8 +52,8 @@ def deliveries_command(
     runtime = Runtime(settings_for(config_path))
     try:
         with runtime.sessions() as session:
-            rows = repo.list_deliveries(session, status, subscriber_id, limit)
-            counts = repo.delivery_counts(session)
+            rows = outbox.list_deliveries(session, status, subscriber_id, limit)
+            counts = outbox.delivery_counts(session)
     finally:
         runtime.close()
     click.echo(
@@ -79,7 +79,7 @@ def retry_command(delivery_ids: tuple[str, ...], all_dead: bool, config_path: Pa
     now = utcnow()
     try:
         with runtime.sessions() as session, session.begin():
-            retried = repo.retry_dead(
+            retried = outbox.retry_dead(
                 session, None if all_dead else delivery_ids, now, now + DELIVERY_LIFETIME
             )
             others = {

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from worker.commands.common import config_option, settings_for
 from worker.core.feed_health import assess, describe
+from worker.db.feeds import feed_state
 from worker.db.models import Feed
-from worker.ingest.pipeline import PollPolicy, feed_state
+from worker.ingest.policy import PollPolicy
 
 HEADERS = ("FEED", "STATUS", "LAST POLL", "NEXT POLL", "ENTRIES", "LAST ERROR")
 _ERROR_WIDTH = 70

@@ -133,7 +133,7 @@ def _fetch_limits(url: str, config: Config) -> FetchLimits:
 
     A one-off check must not reveal the monitor any more than polling does.
     """
-    from worker.ingest.pipeline import PollPolicy
+    from worker.ingest.policy import PollPolicy
 
     feed_id = next((feed.id for feed in config.feeds if feed.url == url), "rightswatch-match")
     return PollPolicy.from_config(config, feed_id).limits

@@ -154,7 +154,7 @@ class ParsedFeed:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class NormalisedEntry:
     """A normalised entry: plain text, stable identity, content hash."""
 
     identity: str
@@ -174,6 +174,27 @@ class Entry:
             language=self.language,
             feed_id=feed_id,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """What one poll of one feed did: the ids of what it created, for fan-out after commit."""
+
+    feed_id: str
+    polled: bool
+    """False when the poll was skipped (another worker has it, already done, host busy)."""
+    error: str | None = None
+    new_entries: int = 0
+    changed_entries: int = 0
+    new_match_ids: tuple[int, ...] = ()
+    new_match_watchlists: tuple[str, ...] = ()
+    """The watch list of each new match (for the metrics, without asking the database)."""
+    delivery_ids: tuple[str, ...] = ()
+    operator_alert_ids: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
 
 # --- alerts ------------------------------------------------------------------

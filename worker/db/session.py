@@ -43,7 +43,7 @@ def make_engine(database_url: str) -> Engine:
 
 
 def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
-    """Send list parameters (the column arrays of :func:`worker.db.repo.insert_new`) in
+    """Send list parameters (the column arrays of :func:`worker.db.sql.insert_new`) in
     PostgreSQL's binary format: no escaping of every character of every text, ~30x
     less client CPU than the text format for entries of a few KB."""
     dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)

@@ -1,6 +1,6 @@
 """HTML → plain text, Unicode normal form, and the entry's identity and hash.
 
-Pure: takes a :class:`ParsedEntry`, returns an :class:`Entry`.
+Pure: takes a :class:`ParsedEntry`, returns a :class:`NormalisedEntry`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from html import unescape
 from html.parser import HTMLParser
 
 from worker.core.dedup import entry_identity
-from worker.core.types import Entry, ParsedEntry
+from worker.core.types import NormalisedEntry, ParsedEntry
 
 _BLOCK = frozenset(
     [
@@ -152,7 +152,7 @@ def content_hash(title: str, summary: str, content: str) -> str:
     return hashlib.sha256("\x1f".join((title, summary, content)).encode()).hexdigest()
 
 
-def normalise_entry(parsed: ParsedEntry, feed_language: str | None = None) -> Entry:
+def normalise_entry(parsed: ParsedEntry, feed_language: str | None = None) -> NormalisedEntry:
     title = html_to_text(parsed.title).replace("\n", " ")
     summary = html_to_text(parsed.summary_html)
     # An item with only content:encoded has it as its summary too: it is read once.
@@ -162,7 +162,7 @@ def normalise_entry(parsed: ParsedEntry, feed_language: str | None = None) -> En
         content = ""
     digest = content_hash(title, summary, content)
     language = parsed.language or feed_language
-    return Entry(
+    return NormalisedEntry(
         identity=entry_identity(parsed.guid, parsed.link, digest),
         guid=parsed.guid,
         link=parsed.link,

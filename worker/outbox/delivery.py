@@ -33,7 +33,7 @@ from worker.core.digest import Period, group_stories, period_name
 from worker.core.errors import DeliveryError
 from worker.core.schedule import delivery_retry_at
 from worker.core.types import Alert, AlertTerm, Digest, Notification
-from worker.db import repo
+from worker.db import entries, outbox, subscribers
 from worker.db.models import Delivery, Entry, Feed, Match, Subscriber, Watchlist
 from worker.notify import subscription
 from worker.notify.base import Notifier, Recipient
@@ -98,11 +98,11 @@ def deliver(
     """Claim one delivery, send it, record the result. Safe to call twice."""
     at = now()
     with sessions() as session, session.begin():
-        if repo.destination_busy(session, delivery_id, at, settings.delivery_concurrency):
-            repo.defer_delivery(session, delivery_id, at + DEFER_DELAY)
+        if outbox.destination_busy(session, delivery_id, at, settings.delivery_concurrency):
+            outbox.defer_delivery(session, delivery_id, at + DEFER_DELAY)
             log.info("delivery %s deferred: its destination is busy", delivery_id)
             return DeliveryOutcome(delivery_id, "deferred")
-        if not repo.claim_delivery(session, delivery_id, at, settings.delivery_lease):
+        if not outbox.claim_delivery(session, delivery_id, at, settings.delivery_lease):
             return DeliveryOutcome(delivery_id, "skipped")
     with sessions() as session, session.begin():
         delivery = session.get(Delivery, delivery_id)
@@ -166,7 +166,7 @@ def _send(
         return _failed(sessions, delivery, DeliveryError(str(e)), now(), rng or random.Random(), e)
     if isinstance(message, VerificationPing):
         with sessions() as session, session.begin():
-            repo.activate_subscriber(session, recipient.subscriber_id, now())
+            subscribers.activate_subscriber(session, recipient.subscriber_id, now())
         log.info("subscriber %s: webhook verified, now active", recipient.subscriber_id)
     return _record(sessions, delivery.id, "sent", sent_at=now())
 
@@ -255,20 +255,20 @@ def _alert(
         ),
         snippet=match.snippet,
         matched_at=match.created_at,
-        also_reported_by=repo.also_reported_by(session, match.id),
+        also_reported_by=entries.also_reported_by(session, match.id),
     )
 
 
 def _message(session: Session, delivery: Delivery, subscriber: Subscriber) -> Notification | None:
     if delivery.kind != "digest":
-        row = repo.match_for_delivery(session, delivery.id)
+        row = outbox.match_for_delivery(session, delivery.id)
         if row is None:
             return None
         _, match, entry, feed, watchlist, _ = row
         logs.add(entry_id=entry.id, match_id=match.id)
         return _alert(session, delivery.id, match, entry, feed, watchlist)
     alerts = [
-        _alert(session, delivery.id, *row) for row in repo.digest_matches(session, delivery.id)
+        _alert(session, delivery.id, *row) for row in outbox.digest_matches(session, delivery.id)
     ]
     if not alerts or delivery.period_start is None or delivery.period_end is None:
         return None
@@ -316,7 +316,7 @@ def _subscription_message(
     """The confirmation e-mail or verification ping, while the subscription still waits for it."""
     if subscriber.status != "pending" or not settings.secret_key or not settings.public_url:
         return None
-    watchlists = repo.subscribed_watchlists(session, subscriber.id)
+    watchlists = subscribers.subscribed_watchlists(session, subscriber.id)
     if delivery.kind == "verify":
         return VerificationPing(
             delivery_id=delivery.id,

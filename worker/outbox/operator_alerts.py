@@ -20,23 +20,20 @@ import re
 import smtplib
 import ssl
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, TextIO
-from uuid import uuid4
 
 import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from worker.config import OperatorConfig
 from worker.core.errors import DeliveryError
 from worker.core.schedule import delivery_retry_at
-from worker.db import repo
 from worker.db.models import OperatorAlert
 from worker.notify.webhook import PinnedTransport, signature_header
 from worker.settings import Settings, SmtpSettings
@@ -48,43 +45,6 @@ LEASE = timedelta(minutes=5)
 LIFETIME = timedelta(days=3)
 _TIMEOUT = 30.0
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def queue(
-    session: Session,
-    operators: Sequence[OperatorConfig],
-    *,
-    feed_id: str,
-    event: str,
-    episode_since: datetime,
-    subject: str,
-    body: str,
-    details: Mapping[str, Any],
-    now: datetime,
-) -> list[str]:
-    """Outbox rows for one event, in the caller's transaction; ids of the new ones."""
-    rows = [
-        {
-            "id": f"op_{uuid4().hex}",
-            "operator_id": operator.id,
-            "channel": operator.channel,
-            "address": operator.address,
-            "secret_env": operator.secret_env,
-            "feed_id": feed_id,
-            "event": event,
-            "episode_since": episode_since,
-            "subject": subject,
-            "body": body,
-            "details": dict(details),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for operator in operators
-        if operator.enabled
-    ]
-    return repo.insert_new(session, OperatorAlert, rows, OperatorAlert.id)
 
 
 def due_ids(sessions: SessionMaker, now: datetime, limit: int = 100) -> list[str]:

@@ -1,0 +1,174 @@
+"""Entries, their stories across feeds, and their matches: what a poll reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from worker.db.models import (
+    Delivery,
+    DigestItem,
+    Entry,
+    Feed,
+    Match,
+    StorySketch,
+)
+from worker.db.sql import among, insert_new, on_postgresql
+
+STORY_LOCK = 0x7277_5354
+"""Advisory lock taken instead of one per key when a poll has very many (PostgreSQL)."""
+STORY_LOCK_LIMIT = 512
+
+
+def known_entries(
+    session: Session, feed_id: str, identity_keys: Collection[str], link_keys: Collection[str]
+) -> list[tuple[int, str, str | None, str, int | None]]:
+    """Entries of the feed found by identity or link: (id, identity, link, hash, story)."""
+    rows = session.execute(
+        select(Entry.id, Entry.identity_key, Entry.link_key, Entry.content_hash, Entry.story_id)
+        .where(
+            Entry.feed_id == feed_id,
+            among(session, Entry.identity_key, identity_keys)
+            | among(session, Entry.link_key, link_keys),
+        )
+        .order_by(Entry.id)
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def lock_stories(
+    session: Session, link_keys: Collection[str], sketch_values: Collection[int]
+) -> None:
+    """Hold, until commit, the keys stories are found by, so two feeds polled at once see
+    each other's copies of a report.
+
+    PostgreSQL: transaction-level advisory locks on every key, taken in one global
+    order (no deadlock); polls of unrelated reports do not wait for each other. Past
+    STORY_LOCK_LIMIT keys, one lock for all. SQLite serialises writers anyway.
+    """
+    if not on_postgresql(session):
+        return
+    keys = sorted(
+        {(1, int(k[:8], 16) - 2**31) for k in link_keys}
+        | {(2, (v & 0xFFFFFFFF) - 2**31) for v in sketch_values}
+    )
+    if len(keys) > STORY_LOCK_LIMIT:
+        keys = [(0, STORY_LOCK)]
+    if not keys:
+        return
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(ns, k) FROM (SELECT ns, k FROM"
+            " unnest(CAST(:ns AS integer[]), CAST(:k AS integer[])) AS t(ns, k)"
+            " ORDER BY ns, k) AS ordered"
+        ),
+        {"ns": [n for n, _ in keys], "k": [k for _, k in keys]},
+    )
+
+
+def stories_by_link(
+    session: Session, link_keys: Collection[str], since: datetime
+) -> dict[str, int]:
+    """Canonical-link key → story (its first entry) among entries seen since ``since``."""
+    if not link_keys:
+        return {}
+    story = func.coalesce(Entry.story_id, Entry.id)
+    rows = session.execute(
+        select(Entry.link_key, func.min(story))
+        .where(among(session, Entry.link_key, link_keys), Entry.first_seen_at >= since)
+        .group_by(Entry.link_key)
+    )
+    return {key: story_id for key, story_id in rows if key is not None}
+
+
+def stories_by_sketch(
+    session: Session, keys: Collection[int], since: datetime
+) -> list[tuple[int, int]]:
+    """(sketch value, story) of stories opened since ``since`` that share a value."""
+    if not keys:
+        return []
+    rows = session.execute(
+        select(StorySketch.key, StorySketch.story_id).where(
+            among(session, StorySketch.key, keys), StorySketch.created_at >= since
+        )
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def entry_texts(session: Session, entry_ids: Collection[int]) -> dict[int, tuple[str, str, str]]:
+    """Title, summary and content of entries (the first entries of stories)."""
+    if not entry_ids:
+        return {}
+    rows = session.execute(
+        select(Entry.id, Entry.title, Entry.summary, Entry.content).where(
+            among(session, Entry.id, entry_ids)
+        )
+    )
+    return {entry_id: (title, summary, content) for entry_id, title, summary, content in rows}
+
+
+def story_coverage(
+    session: Session, story_ids: Collection[int]
+) -> list[tuple[int, str, str, list[Any]]]:
+    """(story, subscriber, watch list, terms) of every alert or digest item already made."""
+    if not story_ids:
+        return []
+    ids = list(story_ids)
+    story = func.coalesce(Entry.story_id, Entry.id)
+    in_story = Entry.id.in_(ids) | Entry.story_id.in_(ids)
+    alerts = (
+        select(story, Delivery.subscriber_id, Match.watchlist_id, Match.terms)
+        .join(Match, Match.id == Delivery.match_id)
+        .join(Entry, Entry.id == Match.entry_id)
+        .where(in_story)
+    )
+    digests = (
+        select(story, DigestItem.subscriber_id, Match.watchlist_id, Match.terms)
+        .join(Match, Match.id == DigestItem.match_id)
+        .join(Entry, Entry.id == Match.entry_id)
+        .where(in_story)
+    )
+    return [tuple(r) for r in session.execute(alerts.union_all(digests))]
+
+
+def also_reported_by(session: Session, match_id: int) -> tuple[str, ...]:
+    """Titles of the other feeds that carried the story of a match, first seen first."""
+    row = session.execute(
+        select(func.coalesce(Entry.story_id, Entry.id), Entry.feed_id)
+        .join(Match, Match.entry_id == Entry.id)
+        .where(Match.id == match_id)
+    ).one_or_none()
+    if row is None:
+        return ()
+    story_id, feed_id = row
+    feeds = session.execute(
+        select(Feed.id, Feed.title)
+        .join(Entry, Entry.feed_id == Feed.id)
+        .where((Entry.id == story_id) | (Entry.story_id == story_id), Entry.feed_id != feed_id)
+        .order_by(Entry.first_seen_at, Entry.id)
+    )
+    return tuple(dict.fromkeys(title or other for other, title in feeds))
+
+
+def update_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk UPDATE by primary key: each row names its ``id`` and the columns that change."""
+    if rows:
+        session.execute(update(Entry), list(rows))
+
+
+def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[str, int]]:
+    """Insert new entries; (identity key, id) of those that were really new."""
+    return insert_new(session, Entry, rows, Entry.identity_key, Entry.id)
+
+
+def insert_sketches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    insert_new(session, StorySketch, rows, StorySketch.key)
+
+
+def insert_matches(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str, int]]:
+    """Insert matches; (id, watch list, entry) of those that were really new."""
+    return insert_new(session, Match, rows, Match.id, Match.watchlist_id, Match.entry_id)

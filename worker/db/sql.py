@@ -1,0 +1,81 @@
+"""The SQL pieces every storage module shares: dialect checks, insert-if-new, IN lists.
+
+Inserts of entries, matches and deliveries use ``ON CONFLICT DO NOTHING …
+RETURNING`` so that only rows this call really created come back: that is what
+fans out to notification, and why a repeated poll or a crashed worker cannot
+create a second alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Result
+from sqlalchemy.orm import Session
+
+
+def on_postgresql(session: Session) -> bool:
+    """PostgreSQL gets arrays, advisory locks and prepared statements; SQLite the plain forms."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _insert(session: Session, model: type[Any]) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise NotImplementedError(f"unsupported database {dialect}")
+
+
+def insert_new(
+    session: Session, model: type[Any], rows: Sequence[dict[str, Any]], *columns: Any
+) -> list[Any]:
+    """Insert rows, skipping those that already exist; return ``columns`` of the new ones.
+
+    On PostgreSQL the rows go as one array per column into a single ``INSERT …
+    SELECT FROM unnest(…)``: the statement text is the same for any number of
+    rows, so psycopg caches its conversion and the server prepares it once per
+    connection, where a multi-row VALUES list is a new, long query text each
+    time (its parsing cost more than the insert). Elsewhere, one executemany.
+    Every row must have the same keys.
+    """
+    if not rows:
+        return []
+    result: Result[Any]
+    if on_postgresql(session):
+        keys = tuple(rows[0])
+        statement = _unnest_insert(model.__table__, keys, tuple(c.key for c in columns))
+        connection = session.connection()  # a Core statement: no ORM bulk-insert handling
+        result = connection.execute(statement, {k: [row[k] for row in rows] for k in keys})
+    else:
+        statement = _insert(session, model).on_conflict_do_nothing().returning(*columns)
+        result = session.execute(statement, list(rows))
+    return list(result.scalars()) if len(columns) == 1 else [tuple(r) for r in result]
+
+
+@cache
+def _unnest_insert(table: Table, keys: tuple[str, ...], returning: tuple[str, ...]) -> Any:
+    arrays = [bindparam(k, type_=postgresql.ARRAY(table.c[k].type, dimensions=1)) for k in keys]
+    rows = func.unnest(*arrays).table_valued(*keys).render_derived()
+    return (
+        postgresql.insert(table)
+        .from_select(keys, select(*rows.c))
+        .on_conflict_do_nothing()
+        .returning(*(table.c[name] for name in returning))
+    )
+
+
+def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN values``. On PostgreSQL as ``= ANY(array)``: one parameter whatever the
+    number of values, so the statement text stays the same and is prepared once, where
+    an expanding IN makes a new statement for every count (a poll's 50 identity keys,
+    its hundreds of sketch values)."""
+    if on_postgresql(session):
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]

@@ -1,0 +1,229 @@
+"""Writing one poll's entries, stories, matches and deliveries (the caller's transaction).
+
+It reads what :mod:`worker.ingest.decide` and :mod:`worker.ingest.stories`
+need, lets them decide, and writes the result. The keys stories are found by
+are locked until commit, so feeds polled at the same moment still see each
+other's copies. A subscriber who already has an alert (or digest item) for a
+story and watch list gets no other one for it, unless the new copy matches a
+term not yet sent to them for it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from worker.core import dedup
+from worker.core.types import Hit, NormalisedEntry, ParsedFeed, PollOutcome
+from worker.db import entries, outbox, subscribers
+from worker.ingest import decide, stories
+from worker.ingest.policy import PollPolicy
+from worker.matching import Matcher
+
+
+def persist(
+    session: Session,
+    feed_id: str,
+    parsed: ParsedFeed,
+    matcher: Matcher,
+    now: datetime,
+    policy: PollPolicy,
+) -> PollOutcome:
+    """Store what is new or changed in ``parsed``; the ids of what fans out."""
+    items = decide.keyed(parsed)
+    known_rows = entries.known_entries(
+        session,
+        feed_id,
+        {k.identity_key for _, k in items},
+        {k.link_key for _, k in items if k.link_key},
+    )
+    known = [dedup.KnownEntry(r[0], dedup.EntryKeys(r[1], r[2]), r[3]) for r in known_rows]
+    story_of: dict[int, int] = {r[0]: r[4] or r[0] for r in known_rows}
+    sorted_out = decide.sort_out(items, known)
+    entries.update_entries(
+        session,
+        [_text_values(entry_id, entry, keys, now) for entry_id, (entry, keys) in sorted_out.changed]
+        + [
+            {"id": entry_id, "link_key": keys.link_key, "guid": entry.guid}
+            for entry_id, (entry, keys) in sorted_out.relinked
+        ],
+    )
+    fresh = [stories.Fresh(e, k, by_watchlist(matcher, e, feed_id)) for e, k in sorted_out.fresh]
+    for f in fresh:
+        if f.hits:
+            f.compare_by_text()
+    entry_ids = _insert_with_stories(session, feed_id, fresh, now, policy)
+    for f, entry_id in zip(fresh, entry_ids, strict=True):
+        if entry_id is not None:
+            story_of[entry_id] = f.story or entry_id
+    targets = [
+        (entry_id, hits)
+        for entry_id, hits in [
+            *zip(entry_ids, (f.hits for f in fresh), strict=True),
+            *((i, by_watchlist(matcher, e, feed_id)) for i, (e, _) in sorted_out.changed),
+        ]
+        if entry_id is not None and hits
+    ]
+    inserted = sum(1 for i in entry_ids if i is not None)
+    changed = len(sorted_out.changed)
+    if not targets:
+        return PollOutcome(feed_id, True, new_entries=inserted, changed_entries=changed)
+
+    new_matches = entries.insert_matches(session, _match_rows(targets, now))
+    earlier_stories = {story_of[r[0]] for r in known_rows} | {
+        f.story for f in fresh if f.story is not None and f.twin is None
+    }
+    by_watchlist_subscribers = subscribers.subscribers_by_watchlist(
+        session, {w for _, w, _ in new_matches}
+    )
+    delivery_ids: list[str] = []
+    if by_watchlist_subscribers:  # else nobody to tell, and nothing to look up
+        terms = {
+            (entry_id, watchlist_id): {h.term for h in wl_hits}
+            for entry_id, hits in targets
+            for watchlist_id, wl_hits in hits.items()
+        }
+        stories_now = {story_of[entry_id] for _, _, entry_id in new_matches}
+        skip = decide.already_told(
+            new_matches,
+            terms,
+            story_of,
+            entries.story_coverage(session, stories_now & earlier_stories),
+            {w: [s.id for s in subs] for w, subs in by_watchlist_subscribers.items()},
+        )
+        delivery_ids = outbox.create_deliveries(
+            session,
+            [(m, w) for m, w, _ in new_matches],
+            now,
+            by_watchlist_subscribers,
+            skip=skip,
+            hold=policy.story_hold,
+        )
+    return PollOutcome(
+        feed_id,
+        polled=True,
+        new_entries=inserted,
+        changed_entries=changed,
+        new_match_ids=tuple(m for m, _, _ in new_matches),
+        new_match_watchlists=tuple(w for _, w, _ in new_matches),
+        delivery_ids=tuple(delivery_ids),
+    )
+
+
+def by_watchlist(matcher: Matcher, entry: NormalisedEntry, feed_id: str) -> dict[str, list[Hit]]:
+    """The entry's hits, grouped by watch list."""
+    hits: dict[str, list[Hit]] = {}
+    for hit in matcher.match(entry.document(feed_id)):
+        hits.setdefault(hit.watchlist_id, []).append(hit)
+    return hits
+
+
+def _insert_with_stories(
+    session: Session, feed_id: str, fresh: list[stories.Fresh], now: datetime, policy: PollPolicy
+) -> list[int | None]:
+    """Insert the new entries with their stories; their ids in order (None: not inserted)."""
+    if not fresh:
+        return []
+    link_keys = {f.keys.link_key for f in fresh if f.keys.link_key}
+    sketch_values = {value for f in fresh for value in f.sketch}
+    entries.lock_stories(session, link_keys, sketch_values)
+    since = now - policy.story_window
+    counts = stories.shared_sketches(
+        fresh, entries.stories_by_sketch(session, sketch_values, since)
+    )
+    texts = {
+        story_id: stories.story_text(*text)
+        for story_id, text in entries.entry_texts(session, stories.candidates(counts)).items()
+    }
+    stories.assign(fresh, entries.stories_by_link(session, link_keys, since), counts, texts)
+    ids_by_key = dict(
+        entries.insert_entries(
+            session, [_entry_row(feed_id, f, now) for f in fresh if f.twin is None]
+        )
+    )
+    twins = [f for f in fresh if f.twin is not None]
+    for f in twins:
+        f.story = ids_by_key.get(fresh[f.twin].keys.identity_key) if f.twin is not None else None
+    if twins:
+        ids_by_key.update(
+            entries.insert_entries(session, [_entry_row(feed_id, f, now) for f in twins])
+        )
+    entries.insert_sketches(
+        session,
+        [
+            {"key": v, "story_id": ids_by_key[f.keys.identity_key], "created_at": now}
+            for f in fresh
+            if f.story is None and f.keys.identity_key in ids_by_key
+            for v in f.sketch
+        ],
+    )
+    return [ids_by_key.get(f.keys.identity_key) for f in fresh]
+
+
+def _entry_row(feed_id: str, f: stories.Fresh, now: datetime) -> dict[str, Any]:
+    return {
+        "feed_id": feed_id,
+        "identity_key": f.keys.identity_key,
+        "link_key": f.keys.link_key,
+        "guid": f.entry.guid,
+        "link": f.entry.link,
+        "title": f.entry.title,
+        "summary": f.entry.summary,
+        "content": f.entry.content,
+        "language": f.entry.language,
+        "published_at": f.entry.published,
+        "content_hash": f.entry.content_hash,
+        "first_seen_at": now,
+        "story_id": f.story,
+    }
+
+
+def _text_values(
+    entry_id: int, entry: NormalisedEntry, keys: dedup.EntryKeys, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": entry_id,
+        "guid": entry.guid,
+        "link": entry.link,
+        "link_key": keys.link_key,
+        "title": entry.title,
+        "summary": entry.summary,
+        "content": entry.content,
+        "language": entry.language,
+        "published_at": entry.published,
+        "content_hash": entry.content_hash,
+        "updated_at": now,
+    }
+
+
+def _match_rows(
+    targets: list[tuple[int, dict[str, list[Hit]]]], now: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "entry_id": entry_id,
+            "watchlist_id": watchlist_id,
+            "hits": [_hit_json(h) for h in wl_hits],
+            "terms": list(dict.fromkeys(h.term for h in wl_hits)),
+            "snippet": wl_hits[0].snippet,
+            "created_at": now,
+        }
+        for entry_id, hits in targets
+        for watchlist_id, wl_hits in hits.items()
+    ]
+
+
+def _hit_json(h: Hit) -> dict[str, Any]:
+    return {
+        "kind": h.kind,
+        "term": h.term,
+        "text": h.text,
+        "field": h.field,
+        "start": h.start,
+        "end": h.end,
+        "variant": h.variant,
+        "score": h.score,
+        "snippet": h.snippet,
+    }

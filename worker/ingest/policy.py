@@ -1,0 +1,47 @@
+"""How one feed is polled: the config's ``defaults`` and the feed's own keys, as one value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from worker.config import Config, OperatorConfig
+from worker.ingest.fetch import FetchLimits
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """Bounds, fetch limits, story rules and operators for one feed."""
+
+    min_poll_interval: timedelta = timedelta(minutes=5)
+    max_poll_interval: timedelta = timedelta(hours=6)
+    max_backoff: timedelta = timedelta(hours=24)
+    stale_after: timedelta | None = None
+    failure_alert_after: int = 5
+    limits: FetchLimits = field(default_factory=FetchLimits)
+    story_window: timedelta = timedelta(days=7)
+    story_hold: timedelta = timedelta(0)
+    operators: tuple[OperatorConfig, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Config, feed_id: str) -> PollPolicy:
+        defaults = config.defaults
+        feed = next((f for f in config.feeds if f.id == feed_id), None)
+        return cls(
+            min_poll_interval=(feed and feed.min_poll_interval) or defaults.min_poll_interval,
+            max_poll_interval=(feed and feed.max_poll_interval) or defaults.max_poll_interval,
+            max_backoff=defaults.max_backoff,
+            stale_after=(feed and feed.stale_after) or defaults.stale_after,
+            failure_alert_after=defaults.failure_alert_after,
+            limits=FetchLimits(
+                max_redirects=defaults.max_redirects,
+                host_concurrency=defaults.host_concurrency,
+                host_delay=defaults.host_delay.total_seconds(),
+                proxy=config.proxy(feed) if feed else config.fetch.proxy,
+                circuit=feed_id,
+                user_agent=config.user_agent(feed) if feed else config.fetch.user_agent,
+            ),
+            story_window=defaults.story_window,
+            story_hold=defaults.story_hold,
+            operators=config.operators,
+        )
