@@ -16,8 +16,8 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from worker.config import LoadedConfig, load_config
+from worker.core.clock import utcnow
 from worker.db import config_sync
-from worker.db.models import utcnow
 from worker.db.session import (
     SessionFactory,
     make_engine,

@@ -28,8 +28,8 @@ from worker.api import service
 from worker.api.app import create_app
 from worker.api.schemas import SubscriptionCreate
 from worker.embedded import EmbeddedService
-from worker.outbox.delivery import subscriber_token, unsubscribe_token
 from worker.runtime import Runtime
+from worker.security.tokens import subscriber_token, unsubscribe_token
 from worker.settings import Settings
 
 CHECKS = [

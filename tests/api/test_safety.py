@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from tests.api.conftest import API_TOKEN, SECRET_KEY, Stack, wait_for
 from tests.api.test_subscribe_e2e import text_of
 from worker.db.models import RateLimit, Subscriber
-from worker.outbox.delivery import unsubscribe_token
+from worker.security.tokens import unsubscribe_token
 
 
 def confirm_link(stack: Stack, address: str) -> str:

@@ -31,15 +31,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from worker import __version__, jobs, logs, metrics
 from worker.api import pages, routes_operator, routes_ops, routes_public, service
-from worker.api.schemas import FieldProblem, ValidationProblem
-from worker.api.security import (
+from worker.api.rate_limits import (
     DatabaseRateLimiter,
     Limit,
     RateLimiter,
     RedisRateLimiter,
-    purge_rate_limits,
 )
-from worker.db.models import utcnow
+from worker.api.schemas import FieldProblem, ValidationProblem
+from worker.core.clock import utcnow
+from worker.db import rate_limits
 from worker.runtime import Runtime
 from worker.settings import Settings
 
@@ -118,7 +118,7 @@ class ApiState:
         try:
             with self.transaction() as session:
                 count = service.purge_unconfirmed(session, now)
-                purge_rate_limits(session, now - timedelta(days=1))
+                rate_limits.purge(session, now - timedelta(days=1))
         except OperationalError as e:
             log.warning("purge skipped: the database is not reachable (%s)", type(e).__name__)
             return

@@ -8,7 +8,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from worker.api.schemas import Problem, ValidationProblem
-from worker.api.security import bearer_matches
+from worker.security.tokens import bearer_matches
 
 if TYPE_CHECKING:
     from worker.api.app import ApiState

@@ -20,7 +20,7 @@ from worker.api import service
 from worker.api.deps import OFF, RESPONSES, TOKEN_PATTERN, State, as_json
 from worker.db import subscribers
 from worker.db.models import Subscriber
-from worker.outbox.delivery import subscriber_token
+from worker.security.tokens import subscriber_token
 
 router = APIRouter(
     tags=["links in e-mails"],

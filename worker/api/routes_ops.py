@@ -9,8 +9,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from worker.api.deps import RESPONSES, State, problem
 from worker.api.schemas import CheckOut, HealthOut, ReadyOut
-from worker.api.security import bearer_matches
 from worker.readiness import check
+from worker.security.tokens import bearer_matches
 
 router = APIRouter(tags=["operations"], responses=RESPONSES)
 

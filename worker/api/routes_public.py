@@ -29,6 +29,7 @@ from worker.api.deps import (
     ManagementToken,
     State,
 )
+from worker.api.rate_limits import Limit
 from worker.api.schemas import (
     Accepted,
     ConfirmationRequest,
@@ -39,10 +40,9 @@ from worker.api.schemas import (
     WatchlistOut,
     WebhookCreated,
 )
-from worker.api.security import Limit
 from worker.core.errors import DeliveryError
 from worker.db.models import Subscriber
-from worker.notify.webhook import pick_address, system_resolver
+from worker.security.destinations import pick_address, system_resolver
 
 router = APIRouter(responses=RESPONSES)
 

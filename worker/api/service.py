@@ -21,12 +21,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from worker.api.schemas import SubscriptionCreate, SubscriptionUpdate
-from worker.api.security import hash_of, token_matches
 from worker.config import Config
 from worker.db import outbox, subscribers
 from worker.db.models import Delivery, DigestItem, Subscriber, Subscription, Watchlist
-from worker.outbox.delivery import subscriber_token, unsubscribe_token
 from worker.security.crypto import blind_index
+from worker.security.tokens import subscriber_token, token_hash, token_matches, unsubscribe_token
 
 API = "api"
 CONFIRM_TTL = timedelta(hours=48)
@@ -117,12 +116,12 @@ def create(session: Session, data: SubscriptionCreate, secret_key: str, now: dat
         frequency=data.frequency,
         deliver_at=data.deliver_at,
         timezone=data.timezone,
-        unsubscribe_token_hash=hash_of(unsubscribe_token(secret_key, subscriber_id)),
-        manage_token_hash=hash_of(subscriber_token(secret_key, "manage", subscriber_id)),
+        unsubscribe_token_hash=token_hash(unsubscribe_token(secret_key, subscriber_id)),
+        manage_token_hash=token_hash(subscriber_token(secret_key, "manage", subscriber_id)),
         confirm_token_hash=(
             None
             if data.webhook is not None
-            else hash_of(subscriber_token(secret_key, "confirm", subscriber_id))
+            else token_hash(subscriber_token(secret_key, "confirm", subscriber_id))
         ),
         confirm_expires_at=now + (VERIFY_TTL if data.webhook is not None else CONFIRM_TTL),
         webhook_secret=webhook_secret,
@@ -208,7 +207,7 @@ def by_token(
         "confirm": Subscriber.confirm_token_hash,
         "unsubscribe": Subscriber.unsubscribe_token_hash,
     }[purpose]
-    subscriber = session.scalars(select(Subscriber).where(column == hash_of(token))).first()
+    subscriber = session.scalars(select(Subscriber).where(column == token_hash(token))).first()
     if subscriber is None or not token_matches(key, purpose, subscriber.id, token):
         return None
     return subscriber

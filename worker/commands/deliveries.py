@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from worker.commands.common import config_option, settings_for
+from worker.core.clock import utcnow
 from worker.db import outbox
-from worker.db.models import Delivery, utcnow
+from worker.db.models import Delivery
 from worker.outbox.delivery import DELIVERY_LIFETIME
 
 STATUSES = ("pending", "sending", "retrying", "sent", "dead", "cancelled")

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from worker.db.models import AuditEntry, utcnow
+from worker.core.clock import utcnow
+from worker.db.models import AuditEntry
 
 API_OPERATOR = "api:operator"
 

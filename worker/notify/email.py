@@ -19,9 +19,9 @@ from urllib.parse import quote
 
 import dkim
 
+from worker.core.clock import utcnow
 from worker.core.errors import DeliveryError
 from worker.core.types import Alert, Notification
-from worker.db.models import utcnow
 from worker.notify import render
 from worker.notify.base import Recipient
 from worker.security.pgp import encrypt_mail

@@ -19,8 +19,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from worker.core.clock import utcnow
 from worker.core.errors import DeliveryError
-from worker.db.models import utcnow
 from worker.notify.base import Recipient
 from worker.notify.email import EmailNotifier
 from worker.notify.render import PAYLOAD_VERSION

@@ -15,9 +15,6 @@ delivery id:
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import random
 import re
@@ -43,6 +40,7 @@ from worker.notify.subscription import (
     SubscriptionMessage,
     VerificationPing,
 )
+from worker.security.tokens import subscriber_token, token_hash, unsubscribe_token
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,29 +59,6 @@ class DeliveryOutcome:
     status: str
     """sent, retrying, dead, cancelled, deferred (destination busy) or skipped (not ours)."""
     error: str | None = None
-
-
-def unsubscribe_token(secret_key: str, subscriber_id: str) -> str:
-    """The subscriber's unsubscribe token: HMAC-SHA256 of its id under RIGHTSWATCH_SECRET_KEY.
-
-    Derived rather than random so any process can rebuild it for an e-mail,
-    while the database keeps only its SHA-256 (:func:`token_hash`) for lookup.
-    """
-    return subscriber_token(secret_key, "unsubscribe", subscriber_id)
-
-
-def subscriber_token(secret_key: str, purpose: str, subject: str) -> str:
-    """A 256-bit token for one purpose (unsubscribe, manage, confirm, challenge) and subject.
-
-    API subscriber ids carry 128 random bits, so their tokens are unguessable
-    without the key and cannot be rebuilt from the database alone.
-    """
-    mac = hmac.new(secret_key.encode(), f"{purpose}:{subject}".encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def deliver(

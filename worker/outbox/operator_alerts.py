@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session
 from worker.core.errors import DeliveryError
 from worker.core.schedule import delivery_retry_at
 from worker.db.models import OperatorAlert
-from worker.notify.webhook import PinnedTransport, signature_header
+from worker.notify.webhook import signature_header
+from worker.security.destinations import PinnedTransport
 from worker.settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
