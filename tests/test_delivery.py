@@ -262,13 +262,13 @@ def test_one_slow_receiver_does_not_hold_up_the_others(
     receiver.delay = 2
     results: dict[str, str] = {}
     first = threading.Thread(
-        target=lambda: results.update(a=jobs.send(service.runtime, slow_ids[0]).status)
+        target=lambda: results.update(a=jobs.send_delivery(service.runtime, slow_ids[0]).status)
     )
     try:
         first.start()
         assert receiver.arrived.wait(10)
-        assert jobs.send(service.runtime, slow_ids[1]).status == "deferred"
-        assert [jobs.send(service.runtime, i).status for i in fast_ids] == ["sent", "sent"]
+        assert jobs.send_delivery(service.runtime, slow_ids[1]).status == "deferred"
+        assert [jobs.send_delivery(service.runtime, i).status for i in fast_ids] == ["sent", "sent"]
         first.join()
         assert results == {"a": "sent"}
         clock.advance(seconds=10)
@@ -288,7 +288,7 @@ def test_transitions_are_logged_with_the_delivery_id(
 ) -> None:
     receiver.respond(503, b"later")
     service = hook_service()
-    with caplog.at_level("INFO", logger="worker.outbox.delivery"):
+    with caplog.at_level("INFO", logger="worker.outbox.machine"):
         service.run_once()
         clock.advance(hours=7)
         service.run_once()
@@ -318,8 +318,8 @@ def test_overdue_rows_are_swept_back(
         row = session.get_one(Delivery, delivery_id)
         row.status, row.claimed_until = "sending", clock.now + timedelta(minutes=5)
     assert jobs.overdue_deliveries(service.runtime) == []
-    assert jobs.send(service.runtime, delivery_id).status == "skipped"
+    assert jobs.send_delivery(service.runtime, delivery_id).status == "skipped"
     clock.advance(minutes=5, seconds=1)
     assert jobs.overdue_deliveries(service.runtime) == [delivery_id]
-    assert jobs.send(service.runtime, delivery_id).status == "sent"
+    assert jobs.send_delivery(service.runtime, delivery_id).status == "sent"
     assert receiver.ids() == [delivery_id]

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from worker import jobs
-from worker.db import retention
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ class EmbeddedService:
         today = self.runtime.clock().date()
         if self._purged_on != today:
             self._purged_on = today
-            retention.purge(self.runtime)
+            jobs.purge(self.runtime)
 
     def _poll(
         self,
@@ -101,7 +100,7 @@ class EmbeddedService:
         for delivery_id in jobs.overdue_deliveries(self.runtime, pending_grace=timedelta(0)):
             if stop is not None and stop.is_set():
                 return
-            status = jobs.send(self.runtime, delivery_id).status
+            status = jobs.send_delivery(self.runtime, delivery_id).status
             if status == "sent":
                 summary.alerts_sent += 1
             elif status in ("retrying", "dead"):

@@ -12,12 +12,17 @@ from datetime import datetime, timedelta
 
 from worker import logs, metrics
 from worker.core.types import PollOutcome
-from worker.db import feeds, outbox
+from worker.db import feeds, outbox, retention
+from worker.db.models import Delivery, OperatorAlert
 from worker.ingest.pipeline import ingest_feed
 from worker.ingest.policy import PollPolicy
-from worker.outbox import operator_alerts as operators
-from worker.outbox.delivery import DeliveryOutcome, deliver
+from worker.outbox.deliveries import Deliveries
+from worker.outbox.machine import Outcome, process
+from worker.outbox.operator_alerts import OperatorAlerts
 from worker.runtime import Runtime
+
+OPERATOR_BATCH = 100
+"""Operator alerts sent per tick at most (a handful per feed episode)."""
 
 
 def claim_due_feeds(runtime: Runtime, now: datetime) -> list[str]:
@@ -52,17 +57,11 @@ def poll(
     return outcome
 
 
-def due_operator_alerts(runtime: Runtime) -> list[str]:
-    return operators.due_ids(runtime.sessions, runtime.clock())
-
-
-def send_operator_alert(runtime: Runtime, alert_id: str) -> str:
-    return operators.send(runtime.sessions, alert_id, settings=runtime.settings, now=runtime.clock)
-
-
-def send(runtime: Runtime, delivery_id: str) -> DeliveryOutcome:
+def send_delivery(runtime: Runtime, delivery_id: str) -> Outcome:
+    """Send one subscriber delivery (alert, digest, confirmation or ping)."""
     with logs.bind(delivery_id=delivery_id):
-        return deliver(
+        return process(
+            Deliveries(runtime.settings),
             runtime.sessions,
             delivery_id,
             notifiers=runtime.notifiers,
@@ -71,8 +70,40 @@ def send(runtime: Runtime, delivery_id: str) -> DeliveryOutcome:
         )
 
 
+def send_operator_alert(runtime: Runtime, alert_id: str) -> str:
+    """Send one operator alert; its new status."""
+    with logs.bind(delivery_id=alert_id):
+        return process(
+            OperatorAlerts(runtime.settings),
+            runtime.sessions,
+            alert_id,
+            notifiers=runtime.notifiers,
+            settings=runtime.settings,
+            now=runtime.clock,
+        ).status
+
+
+def due_operator_alerts(runtime: Runtime) -> list[str]:
+    """Operator alerts to (re)send now: new, due for a retry, or left by a dead worker."""
+    with runtime.sessions() as session:
+        return outbox.due_ids(session, OperatorAlert, runtime.clock(), limit=OPERATOR_BATCH)
+
+
 def overdue_deliveries(runtime: Runtime, pending_grace: timedelta | None = None) -> list[str]:
     """Deliveries to (re)send now; new ones get ``settings.sweep_grace`` to go on their own."""
     grace = runtime.settings.sweep_grace if pending_grace is None else pending_grace
     with runtime.sessions() as session:
-        return outbox.due_delivery_ids(session, runtime.clock(), grace)
+        return outbox.due_ids(session, Delivery, runtime.clock(), grace)
+
+
+def purge(
+    runtime: Runtime, *, dry_run: bool = False, actor: str = "task:nightly"
+) -> retention.PurgeReport:
+    """Apply the configured retention now (see :func:`worker.db.retention.purge`)."""
+    return retention.purge(
+        runtime.sessions,
+        runtime.config().config.retention,
+        runtime.clock(),
+        dry_run=dry_run,
+        actor=actor,
+    )

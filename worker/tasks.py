@@ -19,7 +19,6 @@ from sqlalchemy.exc import OperationalError
 from worker import jobs, logs
 from worker.celery_app import app
 from worker.core.schedule import poll_batches
-from worker.db import retention
 from worker.runtime import Runtime
 from worker.settings import Settings, load_settings
 
@@ -140,7 +139,7 @@ def operator_alert(alert_id: str) -> str:
     **_RETRY_WHILE_THE_DATABASE_IS_AWAY,
 )
 def deliver(delivery_id: str) -> str:
-    return jobs.send(runtime(), delivery_id).status
+    return jobs.send_delivery(runtime(), delivery_id).status
 
 
 @app.task(name="rightswatch.sweep")
@@ -157,4 +156,4 @@ def sweep() -> int:
 @app.task(name="rightswatch.purge")
 def purge() -> int:
     """Nightly: delete rows older than the configured retention."""
-    return retention.purge(runtime()).total
+    return jobs.purge(runtime()).total

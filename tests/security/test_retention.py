@@ -14,9 +14,10 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select, update
 
 from tests.conftest import ROOT, feed_xml
+from worker import jobs
 from worker.config import RetentionConfig
 from worker.db.models import Delivery, Entry, Match
-from worker.db.retention import cutoffs, purge
+from worker.db.retention import cutoffs
 from worker.embedded import EmbeddedService
 from worker.runtime import Runtime
 from worker.settings import Settings
@@ -117,7 +118,7 @@ def test_purge_removes_what_is_older_than_retention_and_nothing_newer(
         assert dry.stdout.startswith("would delete 3 rows (entries: 1, matches: 1, deliveries: 1,")
         assert _counts(runtime) == {"entries": 3, "matches": 2, "deliveries": 2}
 
-        report = purge(runtime)
+        report = jobs.purge(runtime)
         assert (report.entries, report.matches, report.deliveries) == (1, 1, 1)
         # The old entry's text is gone; its keys stay.
         assert _counts(runtime) == {"entries": 3, "matches": 1, "deliveries": 1}
@@ -128,7 +129,7 @@ def test_purge_removes_what_is_older_than_retention_and_nothing_newer(
             ("new", "Azimjan Askarov released"),
             ("other", "Weather"),
         ]
-        assert purge(runtime).total == 0
+        assert jobs.purge(runtime).total == 0
 
         # The feed still carries the old report, beside a new one: only the new one alerts.
         httpserver.clear()
@@ -164,7 +165,7 @@ def test_a_match_still_being_delivered_is_kept(
         _age(runtime, "old", 200)
         with runtime.sessions() as session:
             assert session.scalar(select(Delivery.status)) not in ("sent", "dead", "cancelled")
-        assert purge(runtime).total == 0
+        assert jobs.purge(runtime).total == 0
         assert _counts(runtime) == {"entries": 1, "matches": 1, "deliveries": 1}
     finally:
         runtime.close()

@@ -105,7 +105,7 @@ class ApiState:
     def _send(self, delivery_id: str, context: dict[str, str]) -> None:
         with logs.bind(**context):
             try:
-                jobs.send(self.runtime, delivery_id)
+                jobs.send_delivery(self.runtime, delivery_id)
             except Exception:
                 log.exception("could not send %s now; the worker will retry it", delivery_id)
 

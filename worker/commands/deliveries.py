@@ -12,7 +12,7 @@ from worker.commands.common import config_option, settings_for
 from worker.core.clock import utcnow
 from worker.db import outbox
 from worker.db.models import Delivery
-from worker.outbox.delivery import DELIVERY_LIFETIME
+from worker.outbox.machine import LIFETIME
 
 STATUSES = ("pending", "sending", "retrying", "sent", "dead", "cancelled")
 
@@ -81,12 +81,12 @@ def retry_command(delivery_ids: tuple[str, ...], all_dead: bool, config_path: Pa
     try:
         with runtime.sessions() as session, session.begin():
             retried = outbox.retry_dead(
-                session, None if all_dead else delivery_ids, now, now + DELIVERY_LIFETIME
+                session, None if all_dead else delivery_ids, now, now + LIFETIME
             )
             others = {
-                d.id: d.status
-                for d in session.query(Delivery).filter(Delivery.id.in_(delivery_ids))
-                if d.id not in retried
+                delivery_id: status
+                for delivery_id, status in outbox.statuses(session, delivery_ids).items()
+                if delivery_id not in retried
             }
     finally:
         runtime.close()

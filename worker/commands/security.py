@@ -16,7 +16,7 @@ from worker.db import audit
 @config_option
 def purge_command(dry_run: bool, config_path: Path | None) -> None:
     """Delete rows older than the configured `retention:` (as the nightly task does)."""
-    from worker.db.retention import purge
+    from worker.jobs import purge
     from worker.runtime import Runtime
 
     runtime = Runtime(settings_for(config_path))

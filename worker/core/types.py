@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 FieldName = Literal["title", "summary", "content"]
 FIELD_NAMES: tuple[FieldName, ...] = ("title", "summary", "content")
@@ -246,4 +246,46 @@ class Digest:
 
 
 Notification = Alert | Digest
-"""What a notifier sends: one match, or a digest of several."""
+"""A message about matches: one match, or a digest of several."""
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """The double opt-in e-mail: follow the link to start receiving alerts."""
+
+    delivery_id: str
+    confirm_url: str
+    manage_url: str
+    watchlists: tuple[str, ...]
+    """Titles of the watch lists subscribed to."""
+    frequency: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationPing:
+    """The first POST to a new webhook: it must answer with the challenge."""
+
+    delivery_id: str
+    subscription_id: str
+    challenge: str
+    watchlists: tuple[str, ...]
+    """Ids of the watch lists subscribed to."""
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorNotice:
+    """A feed-health message to an operator: the feed failed, went quiet or gone, recovered."""
+
+    delivery_id: str
+    feed_id: str
+    event: str
+    """failing, stale, gone or recovered."""
+    subject: str
+    body: str
+    details: Mapping[str, Any]
+    """Machine-readable facts for webhooks: feed, status, since, failures, last error."""
+
+
+Message = Alert | Digest | Confirmation | VerificationPing | OperatorNotice
+"""Everything the outbox sends; every notifier takes every kind."""

@@ -199,6 +199,8 @@ class OperatorAlert(Base):
     next_attempt_at: Mapped[Timestamp]
     claimed_until: Mapped[OptTimestamp]
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    """HTTP status or SMTP reply code of the last attempt, when there was one."""
     created_at: Mapped[Created]
     sent_at: Mapped[OptTimestamp]
 

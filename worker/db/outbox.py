@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from worker.config import OperatorConfig
@@ -30,43 +30,59 @@ from worker.db.models import (
 )
 from worker.db.sql import insert_new, on_postgresql
 
+OutboxTable = type[Delivery] | type[OperatorAlert]
+"""The two outbox tables; both have the state columns the one state machine needs."""
 
-def claim_delivery(session: Session, delivery_id: str, now: datetime, lease: timedelta) -> bool:
-    """Mark a delivery as being sent by us; False if it is not ours to send now."""
+
+def _claimable(table: OutboxTable, now: datetime) -> ColumnElement[bool]:
+    """Due to be (re)sent now: new or retrying and due, or claimed by a sender that died."""
+    return (table.status.in_(("pending", "retrying")) & (table.next_attempt_at <= now)) | (
+        (table.status == "sending") & (table.claimed_until < now)
+    )
+
+
+def claim(
+    session: Session, table: OutboxTable, row_id: str, now: datetime, lease: timedelta
+) -> bool:
+    """Mark a row as being sent by us; False if it is not ours to send now."""
     result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            (Delivery.status.in_(("pending", "retrying")) & (Delivery.next_attempt_at <= now))
-            | ((Delivery.status == "sending") & (Delivery.claimed_until < now)),
-        )
-        .values(status="sending", attempts=Delivery.attempts + 1, claimed_until=now + lease)
+        update(table)
+        .where(table.id == row_id, _claimable(table, now))
+        .values(status="sending", attempts=table.attempts + 1, claimed_until=now + lease)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def due_delivery_ids(
-    session: Session, now: datetime, pending_grace: timedelta, limit: int = 1000
+def finish(session: Session, table: OutboxTable, row_id: str, values: dict[str, Any]) -> None:
+    """Store a send's outcome, unless another sender has meanwhile taken the row over and
+    finished."""
+    session.execute(
+        update(table)
+        .where(table.id == row_id, table.status == "sending")
+        .values(claimed_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def due_ids(
+    session: Session,
+    table: OutboxTable,
+    now: datetime,
+    pending_grace: timedelta = timedelta(0),
+    limit: int = 1000,
 ) -> list[str]:
-    """Deliveries whose send is overdue: lost messages, retries that are due, dead workers.
+    """Rows whose send is overdue: lost messages, retries that are due, dead workers.
 
     A pending row is left to the task enqueued when it was created for
     ``pending_grace``; digests (due at their period's end) and deferred rows
     are due as soon as their time comes.
     """
+    fresh_enough = (table.status == "pending") & (table.created_at > now - pending_grace)
     statement = (
-        select(Delivery.id)
-        .where(
-            (
-                (Delivery.status == "pending")
-                & (Delivery.next_attempt_at <= now)
-                & (Delivery.created_at <= now - pending_grace)
-            )
-            | ((Delivery.status == "retrying") & (Delivery.next_attempt_at <= now))
-            | ((Delivery.status == "sending") & (Delivery.claimed_until < now))
-        )
-        .order_by(Delivery.next_attempt_at)
+        select(table.id)
+        .where(_claimable(table, now), ~fresh_enough)
+        .order_by(table.next_attempt_at)
         .limit(limit)
     )
     return list(session.scalars(statement))
@@ -237,14 +253,14 @@ def destination_busy(session: Session, delivery_id: str, now: datetime, limit: i
     return (sending or 0) >= limit
 
 
-def defer_delivery(session: Session, delivery_id: str, until: datetime) -> None:
-    """Leave a due delivery for later without counting an attempt (its receiver is busy)."""
+def defer(session: Session, table: OutboxTable, row_id: str, until: datetime) -> None:
+    """Leave a due row for later without counting an attempt (its receiver is busy)."""
     session.execute(
-        update(Delivery)
+        update(table)
         .where(
-            Delivery.id == delivery_id,
-            Delivery.status.in_(("pending", "retrying")),
-            Delivery.next_attempt_at < until,
+            table.id == row_id,
+            table.status.in_(("pending", "retrying")),
+            table.next_attempt_at < until,
         )
         .values(next_attempt_at=until)
         .execution_options(synchronize_session=False)
@@ -279,6 +295,14 @@ def list_deliveries(
     if subscriber_id is not None:
         statement = statement.where(Delivery.subscriber_id == subscriber_id)
     return list(session.scalars(statement))
+
+
+def statuses(session: Session, delivery_ids: Collection[str]) -> dict[str, str]:
+    """The status of each delivery that exists among ``delivery_ids``."""
+    rows = session.execute(
+        select(Delivery.id, Delivery.status).where(Delivery.id.in_(list(delivery_ids)))
+    )
+    return {delivery_id: status for delivery_id, status in rows}
 
 
 def retry_dead(

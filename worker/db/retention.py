@@ -7,8 +7,9 @@ make it new and alert again.
 A seized database should hold as little history as the work needs. The ages
 come from the YAML's ``retention:`` section; :func:`cutoffs` is the pure
 arithmetic, :func:`purge` the effectful job run nightly (Celery beat, or the
-embedded loop) and by ``rightswatch purge``. Rows still in flight (a delivery
-not yet sent, or a match or entry one depends on) are kept until they are done.
+embedded loop, through :func:`worker.jobs.purge`) and by ``rightswatch purge``. Rows
+still in flight (a delivery not yet sent, or a match or entry one depends on) are kept
+until they are done.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from worker.db.models import (
     RateLimit,
     StorySketch,
 )
-from worker.runtime import Runtime
+from worker.db.session import SessionFactory
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +184,18 @@ def purge_session(session: Session, cut: Cutoffs, now: datetime) -> PurgeReport:
     return report
 
 
-def purge(runtime: Runtime, *, dry_run: bool = False, actor: str = "task:nightly") -> PurgeReport:
-    """Apply the configured retention now (recorded in the audit log); a dry run counts
-    the same rows and keeps them."""
-    now = runtime.clock()
-    cut = cutoffs(runtime.config().config.retention, now)
-    with runtime.sessions() as session:
+def purge(
+    sessions: SessionFactory,
+    retention: RetentionConfig,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    actor: str = "task:nightly",
+) -> PurgeReport:
+    """Apply the retention now (recorded in the audit log); a dry run counts the same rows
+    and keeps them."""
+    cut = cutoffs(retention, now)
+    with sessions() as session:
         transaction = session.begin()
         try:
             report = purge_session(session, cut, now)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
-from worker.core.types import Notification
+from worker.core.types import Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +13,7 @@ class Recipient:
     """Who an alert goes to, resolved from the subscriber row and the environment."""
 
     subscriber_id: str
+    """The subscriber's id, or the operator's."""
     channel: str
     address: str = field(repr=False)
     """E-mail address, webhook URL, Apprise URL, outbox folder or "console" (never logged)."""
@@ -26,9 +27,11 @@ class Recipient:
     """The subscriber's own phrase, at the top of every alert and digest (anti-phishing)."""
     pgp_key: str | None = field(default=None, repr=False)
     """Armoured OpenPGP public key: the whole e-mail is encrypted to it."""
+    role: Literal["subscriber", "operator"] = "subscriber"
+    """Whom the message is for; error messages name it."""
 
 
 class Notifier(Protocol):
-    """Sends one alert or digest to one recipient, or raises DeliveryError."""
+    """Sends one outbox message of any kind to one recipient, or raises DeliveryError."""
 
-    def send(self, message: Notification, recipient: Recipient) -> None: ...
+    def send(self, message: Message, recipient: Recipient) -> None: ...

@@ -21,7 +21,7 @@ import dkim
 
 from worker.core.clock import utcnow
 from worker.core.errors import DeliveryError
-from worker.core.types import Alert, Notification
+from worker.core.types import Alert, Digest, Message, OperatorNotice
 from worker.notify import render
 from worker.notify.base import Recipient
 from worker.security.pgp import encrypt_mail
@@ -55,9 +55,9 @@ def manage_url(public_url: str | None, recipient: Recipient) -> str | None:
 
 
 def build_message(
-    message: Notification, recipient: Recipient, sender: str, public_url: str | None = None
+    message: Message, recipient: Recipient, sender: str, public_url: str | None = None
 ) -> EmailMessage:
-    """The MIME message for one alert or digest."""
+    """The MIME message for one outbox message of any kind."""
     mail = EmailMessage()
     mail["Subject"] = render.subject(message)
     mail["From"] = sender
@@ -66,12 +66,15 @@ def build_message(
     sender_address = parseaddr(sender)[1] or "rightswatch@localhost"
     domain = sender_address.rsplit("@", 1)[-1] or "rightswatch.local"
     mail["Message-ID"] = f"<{message.delivery_id}@{domain}>"
+    about_matches = isinstance(message, Alert | Digest)
     if isinstance(message, Alert):
         list_id = message.watchlist_id
         mail["List-Id"] = f"rightswatch alerts for {list_id} <{list_id}.rightswatch>"
-    else:
+    elif isinstance(message, Digest):
         mail["List-Id"] = f"rightswatch {message.frequency} digest <digest.rightswatch>"
-    url = unsubscribe_url(public_url, recipient)
+    elif isinstance(message, OperatorNotice):
+        mail["X-Rightswatch-Feed"] = message.feed_id
+    url = unsubscribe_url(public_url, recipient) if about_matches else None
     if url is not None:
         token = quote(recipient.unsubscribe_token or "")
         mailto = f"mailto:{sender_address}?subject=unsubscribe%20{token}"
@@ -79,10 +82,12 @@ def build_message(
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail["X-Rightswatch-Delivery"] = message.delivery_id
     mail["Auto-Submitted"] = "auto-generated"
-    manage = manage_url(public_url, recipient)
+    manage = manage_url(public_url, recipient) if about_matches else None
     phrase = recipient.security_phrase
     mail.set_content(render.text_body(message, url, manage, phrase))
-    mail.add_alternative(render.html_body(message, url, manage, phrase), subtype="html")
+    html = render.html_body(message, url, manage, phrase)
+    if html is not None:
+        mail.add_alternative(html, subtype="html")
     if recipient.pgp_key:
         return encrypt_mail(mail, recipient.pgp_key)
     return mail
@@ -113,17 +118,18 @@ class EmailNotifier:
         self._timeout = 30.0
         self._dkim = settings.dkim
 
-    def send(self, message: Notification, recipient: Recipient) -> None:
-        self.send_mail(build_message(message, recipient, self._sender, self._public_url))
-
-    def send_mail(self, mail: EmailMessage) -> None:
-        """Hand one message to the SMTP server; DeliveryError says whether to retry."""
+    def send(self, message: Message, recipient: Recipient) -> None:
         if self._smtp is None:
             raise DeliveryError(
-                "e-mail subscriber but RIGHTSWATCH_SMTP_URL is not set", retryable=True
+                f"e-mail {recipient.role} but RIGHTSWATCH_SMTP_URL is not set", retryable=True
             )
+        mail = build_message(message, recipient, self._sender, self._public_url)
+        self._send_mail(self._smtp, mail)
+
+    def _send_mail(self, smtp: SmtpSettings, mail: EmailMessage) -> None:
+        """Hand one message to the SMTP server; DeliveryError says whether to retry."""
         try:
-            with self._connect(self._smtp) as client:
+            with self._connect(smtp) as client:
                 if self._dkim is None:
                     client.send_message(mail)
                 else:

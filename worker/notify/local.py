@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from worker.core.errors import DeliveryError
-from worker.core.types import Notification
+from worker.core.types import Message
 from worker.notify import render
 from worker.notify.base import Recipient
 from worker.notify.email import build_message
@@ -20,7 +20,7 @@ class ConsoleNotifier:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
 
-    def send(self, message: Notification, recipient: Recipient) -> None:
+    def send(self, message: Message, recipient: Recipient) -> None:
         stream = self._stream or sys.stdout
         rule = "─" * 72
         stream.write(
@@ -35,7 +35,7 @@ class OutboxNotifier:
     def __init__(self, sender: str) -> None:
         self._sender = sender
 
-    def send(self, message: Notification, recipient: Recipient) -> None:
+    def send(self, message: Message, recipient: Recipient) -> None:
         folder = Path(recipient.address)
         mail = build_message(
             message, Recipient(recipient.subscriber_id, "email", "outbox@localhost"), self._sender

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from worker.core.errors import DeliveryError
-from worker.core.types import Notification
+from worker.core.types import Message
 from worker.notify import render
 from worker.notify.base import Recipient
 
@@ -30,7 +30,7 @@ def _apprise() -> Any:
 
 
 class AppriseNotifier:
-    def send(self, message: Notification, recipient: Recipient) -> None:
+    def send(self, message: Message, recipient: Recipient) -> None:
         apprise = _apprise()
         client = apprise.Apprise()
         if not client.add(recipient.address):

@@ -1,5 +1,7 @@
-"""Alerts and digests → subject, text, HTML and JSON payload (Jinja2, autoescaped).
+"""Every outbox message → subject, text, HTML and JSON payload (Jinja2, autoescaped).
 
+One place renders every kind (alerts, digests, confirmations, verification
+pings, operator notices), so every channel shows the same message the same way.
 Entry text reaches the templates as plain text (markup was stripped when the
 entry was normalised) and the HTML templates escape it again, so nothing from a
 feed is ever interpreted as HTML. Subjects are flattened to one bounded line.
@@ -15,7 +17,16 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from worker.core.types import Alert, Digest, Notification
+from worker.core.errors import DeliveryError
+from worker.core.types import (
+    Alert,
+    Confirmation,
+    Digest,
+    Message,
+    Notification,
+    OperatorNotice,
+    VerificationPing,
+)
 
 PAYLOAD_VERSION = 1
 _SUBJECT_MAX = 150
@@ -41,7 +52,13 @@ def _names(alert: Alert) -> list[str]:
     return list(dict.fromkeys(t.term for t in alert.terms))
 
 
-def subject(message: Notification) -> str:
+def subject(message: Message) -> str:
+    if isinstance(message, Confirmation):
+        return "[rightswatch] Confirm your subscription"
+    if isinstance(message, VerificationPing):
+        return "[rightswatch] Webhook verification"
+    if isinstance(message, OperatorNotice):
+        return one_line(message.subject)
     if isinstance(message, Digest):
         count = len(message.alerts)
         names = ", ".join(dict.fromkeys(n for a in message.alerts for n in _names(a)))
@@ -108,23 +125,38 @@ def _template(message: Notification, suffix: str) -> str:
     return ("digest" if isinstance(message, Digest) else "alert") + suffix
 
 
+def _confirmation_context(message: Confirmation) -> dict[str, Any]:
+    return {"message": message, "expires": message.expires_at.strftime("%Y-%m-%d %H:%M UTC")}
+
+
 def text_body(
-    message: Notification,
+    message: Message,
     unsubscribe_url: str | None = None,
     manage_url: str | None = None,
     security_phrase: str | None = None,
 ) -> str:
     """``security_phrase``: the subscriber's own, printed first (a lure cannot know it)."""
+    if isinstance(message, Confirmation):
+        return _env.get_template("confirm.txt").render(_confirmation_context(message))
+    if isinstance(message, OperatorNotice):
+        return message.body
+    if isinstance(message, VerificationPing):
+        return f"Verification of a rightswatch webhook subscription: {message.subscription_id}\n"
     context = _context(message, unsubscribe_url, manage_url, security_phrase)
     return _env.get_template(_template(message, ".txt")).render(context)
 
 
 def html_body(
-    message: Notification,
+    message: Message,
     unsubscribe_url: str | None = None,
     manage_url: str | None = None,
     security_phrase: str | None = None,
-) -> str:
+) -> str | None:
+    """The HTML alternative, for the kinds that have one (operator notices are plain text)."""
+    if isinstance(message, Confirmation):
+        return _env.get_template("confirm.html").render(_confirmation_context(message))
+    if isinstance(message, OperatorNotice | VerificationPing):
+        return None
     context = _context(message, unsubscribe_url, manage_url, security_phrase)
     return _env.get_template(_template(message, ".html")).render(context)
 
@@ -153,27 +185,53 @@ def _match_data(alert: Alert) -> dict[str, Any]:
     }
 
 
-def payload(message: Notification, timestamp: datetime) -> dict[str, Any]:
+def payload(message: Message, timestamp: datetime) -> dict[str, Any]:
     """The webhook body (Standard Webhooks envelope: type, timestamp, data), schema version 1."""
-    if isinstance(message, Alert):
-        return {
-            "type": "match.created",
-            "version": PAYLOAD_VERSION,
-            "timestamp": timestamp.isoformat(),
-            "data": {"delivery_id": message.delivery_id, **_match_data(message)},
-        }
     return {
-        "type": "digest.created",
+        "type": _payload_type(message),
         "version": PAYLOAD_VERSION,
         "timestamp": timestamp.isoformat(),
-        "data": {
-            "delivery_id": message.delivery_id,
-            "frequency": message.frequency,
-            "period": {
-                "start": message.period_start.isoformat(),
-                "end": message.period_end.isoformat(),
-                "timezone": message.timezone,
-            },
-            "matches": [_match_data(a) for a in message.alerts],
+        "data": _payload_data(message),
+    }
+
+
+def _payload_type(message: Message) -> str:
+    if isinstance(message, Alert):
+        return "match.created"
+    if isinstance(message, Digest):
+        return "digest.created"
+    if isinstance(message, VerificationPing):
+        return "subscription.verification"
+    if isinstance(message, OperatorNotice):
+        return "feed.health"
+    raise DeliveryError("a confirmation is sent by e-mail only", retryable=False)
+
+
+def _payload_data(message: Message) -> dict[str, Any]:
+    if isinstance(message, Alert):
+        return {"delivery_id": message.delivery_id, **_match_data(message)}
+    if isinstance(message, VerificationPing):
+        return {
+            "subscription_id": message.subscription_id,
+            "challenge": message.challenge,
+            "watchlists": list(message.watchlists),
+        }
+    if isinstance(message, OperatorNotice):
+        return {
+            "id": message.delivery_id,
+            "event": message.event,
+            "subject": message.subject,
+            "text": message.body,
+            **message.details,
+        }
+    assert isinstance(message, Digest)
+    return {
+        "delivery_id": message.delivery_id,
+        "frequency": message.frequency,
+        "period": {
+            "start": message.period_start.isoformat(),
+            "end": message.period_end.isoformat(),
+            "timezone": message.timezone,
         },
+        "matches": [_match_data(a) for a in message.alerts],
     }

@@ -19,7 +19,7 @@ from standardwebhooks.webhooks import Webhook
 from worker.core.clock import utcnow
 from worker.core.errors import DeliveryError
 from worker.core.http_headers import retry_after_seconds
-from worker.core.types import Notification
+from worker.core.types import Message, VerificationPing
 from worker.notify import render
 from worker.notify.base import Recipient
 from worker.security.destinations import PinnedTransport, Resolver, system_resolver
@@ -61,10 +61,15 @@ class WebhookNotifier:
     def close(self) -> None:
         self._client.close()
 
-    def send(self, message: Notification, recipient: Recipient) -> None:
-        self.post(recipient, message.delivery_id, lambda now: render.payload(message, now))
+    def send(self, message: Message, recipient: Recipient) -> None:
+        reply = self._post(recipient, message.delivery_id, lambda now: render.payload(message, now))
+        if isinstance(message, VerificationPing) and message.challenge not in reply:
+            raise DeliveryError(
+                "the webhook answered the verification ping without its challenge "
+                "(reply with the data.challenge value)"
+            )
 
-    def post(
+    def _post(
         self,
         recipient: Recipient,
         message_id: str,
