@@ -9,9 +9,13 @@ from sqlalchemy import Connection
 
 from worker.db.models import Base
 from worker.db.session import make_engine
+from worker.security import crypto
 from worker.settings import load_settings
 
 config = context.config
+if config.attributes.get("connection") is None:  # run by the alembic command, not a Runtime
+    _settings = load_settings()
+    crypto.configure(_settings.encryption_key, _settings.encryption_old_keys)
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name)
 

@@ -72,6 +72,7 @@ def check_config(path: Path | None, config_path: Path | None) -> None:
 @click.option("--once", is_flag=True, help="Poll every feed once, deliver, print a summary, exit.")
 def run(config_path: Path | None, once: bool) -> None:
     """Run the whole service in this process (embedded mode)."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.embedded import EmbeddedService
     from worker.runtime import Runtime
 
@@ -122,6 +123,7 @@ def run(config_path: Path | None, once: bool) -> None:
 @config_option
 def migrate(config_path: Path | None) -> None:
     """Create or upgrade the database schema (RIGHTSWATCH_DATABASE_URL)."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.runtime import Runtime
 
     settings = settings_for(config_path)
@@ -154,6 +156,7 @@ def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple
     _require_broker(settings, "worker")
     _setup_logging(settings)
     load_config(settings.config_path, settings.environ)
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker import tasks
     from worker.celery_app import app
     from worker.runtime import Runtime
@@ -182,6 +185,7 @@ def beat(config_path: Path | None, celery_args: tuple[str, ...]) -> None:
     _require_broker(settings, "beat")
     _setup_logging(settings)
     load_config(settings.config_path, settings.environ)
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker import tasks
     from worker.celery_app import app
     from worker.runtime import Runtime
@@ -202,6 +206,7 @@ def beat(config_path: Path | None, celery_args: tuple[str, ...]) -> None:
 @config_option
 def health(config_path: Path | None) -> None:
     """Exit 0 if the database and the broker answer, 1 if not (for container health checks)."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.readiness import check
 
     results = check(settings_for(config_path))
@@ -213,6 +218,7 @@ def health(config_path: Path | None) -> None:
 
 def _register_optional_commands() -> None:
     try:
+        # start-up: imported when the command runs, so `--help` and the light commands start fast
         from worker.commands.match import match_command
     except ImportError:
         return

@@ -382,6 +382,11 @@ class Config(_Model):
     def poll_interval(self, feed: FeedConfig) -> timedelta:
         return feed.poll_interval or self.defaults.poll_interval
 
+    def stale_after(self, feed_id: str) -> timedelta | None:
+        """How long without a new entry makes the feed stale (None: from its rhythm)."""
+        feed = next((f for f in self.feeds if f.id == feed_id), None)
+        return (feed and feed.stale_after) or self.defaults.stale_after
+
     def watchlist_specs(self) -> tuple[WatchlistSpec, ...]:
         """The watch lists as the pure matcher wants them."""
         return tuple(_watchlist_spec(w) for w in self.watchlists)

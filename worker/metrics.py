@@ -25,7 +25,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,6 @@ from worker.core.feed_health import assess
 from worker.db import feeds as feeds_db
 from worker.db import outbox as outbox_db
 from worker.db import subscribers as subscribers_db
-from worker.ingest.policy import PollPolicy
 from worker.settings import Settings
 
 if TYPE_CHECKING:
@@ -213,9 +212,7 @@ class StateCollector:
                     outbox.add_metric([status], n)
                 health = dict.fromkeys(("ok", "failing", "stale", "gone", "new"), 0)
                 for feed in feeds_db.list_feeds(session):
-                    stale_after: timedelta | None = None
-                    if loaded is not None:
-                        stale_after = PollPolicy.from_config(loaded.config, feed.id).stale_after
+                    stale_after = loaded.config.stale_after(feed.id) if loaded else None
                     health[assess(feeds_db.feed_state(feed), now, stale_after).status] += 1
                 for state, n in health.items():
                     feeds.add_metric([state], n)

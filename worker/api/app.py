@@ -13,33 +13,28 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from worker import __version__, jobs, logs, metrics
+from worker import __version__, logs, metrics
 from worker.api import pages, routes_operator, routes_ops, routes_public, service
 from worker.api.rate_limits import (
     DatabaseRateLimiter,
-    Limit,
     RateLimiter,
     RedisRateLimiter,
 )
 from worker.api.schemas import FieldProblem, ValidationProblem
+from worker.api.state import ApiState
 from worker.core.clock import utcnow
-from worker.db import rate_limits
 from worker.runtime import Runtime
 from worker.settings import Settings
 
@@ -47,89 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024
 """Largest request body accepted (bytes): a subscription is a few hundred."""
-PURGE_EVERY = 60.0
-"""Seconds between sweeps of expired pending subscriptions and old rate-limit counters."""
-
-
-@dataclass
-class ApiState:
-    """What every request needs; one per application."""
-
-    settings: Settings
-    runtime: Runtime
-    limiter: RateLimiter
-    registry: CollectorRegistry
-    sender: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="rw-send")
-    )
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def now(self) -> datetime:
-        return self.runtime.clock()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        with self.runtime.sessions() as session, session.begin():
-            yield session
-
-    def subscriptions_key(self, *, links: bool = False) -> str:
-        """The secret key tokens are made with; 503 when the operator has not set it up."""
-        key = self.settings.secret_key
-        if not key or (links and not self.settings.public_url):
-            raise HTTPException(
-                503,
-                "self-service subscriptions are off: the operator has not set "
-                "RIGHTSWATCH_SECRET_KEY and RIGHTSWATCH_PUBLIC_URL",
-            )
-        return key
-
-    def limit(self, limit: Limit, subject: str) -> None:
-        """Count one request; 429 with Retry-After when over the limit."""
-        now = self.now()
-        if self.limiter.hit(limit, subject, now):
-            return
-        metrics.rate_limited(limit.scope)
-        seconds = int(limit.window.total_seconds())
-        retry = seconds - int(now.timestamp()) % seconds
-        raise HTTPException(
-            429,
-            "too many requests; try again later",
-            headers={"Retry-After": str(retry)},
-        )
-
-    def send_soon(self, delivery_ids: list[str]) -> None:
-        """Send new outbox rows now, in the background; the worker retries any failure."""
-        for delivery_id in delivery_ids:
-            self.sender.submit(self._send, delivery_id, dict(logs.context()))
-
-    def _send(self, delivery_id: str, context: dict[str, str]) -> None:
-        with logs.bind(**context):
-            try:
-                jobs.send_delivery(self.runtime, delivery_id)
-            except Exception:
-                log.exception("could not send %s now; the worker will retry it", delivery_id)
-
-    def purge_loop(self) -> None:
-        while not self.stop.wait(PURGE_EVERY):
-            self.purge()
-
-    def purge(self) -> None:
-        now = self.now()
-        try:
-            with self.transaction() as session:
-                count = service.purge_unconfirmed(session, now)
-                rate_limits.purge(session, now - timedelta(days=1))
-        except OperationalError as e:
-            log.warning("purge skipped: the database is not reachable (%s)", type(e).__name__)
-            return
-        if count:
-            log.info("deleted %d unconfirmed subscription(s) whose link expired", count)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sender.shutdown(wait=True)
-        self.limiter.close()
-        self.runtime.close()
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> FastAPI:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from worker.api.schemas import Problem, ValidationProblem
+from worker.api.state import ApiState
 from worker.security.tokens import bearer_matches
-
-if TYPE_CHECKING:
-    from worker.api.app import ApiState
-
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 """Subscriber ids: the YAML's ids and the API's ``sub_…``."""
@@ -25,7 +22,7 @@ def get_state(request: Request) -> ApiState:
     return state
 
 
-State = Annotated["ApiState", Depends(get_state)]
+State = Annotated[ApiState, Depends(get_state)]
 
 management_scheme = HTTPBearer(
     scheme_name="ManagementToken",

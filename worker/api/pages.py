@@ -209,7 +209,7 @@ def manage(
         if subscriber is None:
             return page(*_INVALID_MANAGE, status=404)
         if action == "delete":
-            service.delete_subscriber(session, subscriber.id)
+            subscribers.delete_subscriber(session, subscriber.id)
         else:
             try:
                 service.pause(subscriber, action == "pause")

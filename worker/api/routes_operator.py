@@ -15,8 +15,7 @@ from worker.api.schemas import (
     OperatorSubscriber,
     OperatorSubscriberList,
 )
-from worker.db import audit, outbox
-from worker.db.models import Subscriber
+from worker.db import audit, outbox, subscribers
 
 router = APIRouter(
     prefix="/operator",
@@ -72,7 +71,7 @@ def list_subscribers(
 
 def _change(state: State, subscriber_id: str, enable: bool) -> OperatorSubscriber:
     with state.transaction() as session:
-        subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
+        subscriber = subscribers.get(session, subscriber_id, for_update=True)
         if subscriber is None:
             raise HTTPException(404, "no such subscriber")
         if enable:

@@ -41,6 +41,7 @@ from worker.api.schemas import (
     WebhookCreated,
 )
 from worker.core.errors import DeliveryError
+from worker.db import subscribers
 from worker.db.models import Subscriber
 from worker.security.destinations import pick_address, system_resolver
 
@@ -184,7 +185,7 @@ def get_subscription(
 ) -> SubscriptionOut:
     _owned(state, subscription_id, token)
     with state.transaction() as session:
-        subscriber = session.get_one(Subscriber, subscription_id)
+        subscriber = subscribers.get_one(session, subscription_id)
         return out(subscriber, service.watchlist_ids(session, subscriber.id))
 
 
@@ -202,7 +203,7 @@ def update_subscription(
     """Change the watch lists, the frequency or the digest time, or pause and resume."""
     _owned(state, subscription_id, token)
     with state.transaction() as session:
-        subscriber = session.get_one(Subscriber, subscription_id, with_for_update=True)
+        subscriber = subscribers.get_one(session, subscription_id, for_update=True)
         service.update(session, subscriber, changes)
         session.flush()
         result = out(subscriber, service.watchlist_ids(session, subscriber.id))
@@ -222,7 +223,7 @@ def delete_subscription(
     """Delete the subscription and the address or URL with it."""
     _owned(state, subscription_id, token)
     with state.transaction() as session:
-        service.delete_subscriber(session, subscription_id)
+        subscribers.delete_subscriber(session, subscription_id)
     metrics.subscription_event("deleted")
     return Response(status_code=204)
 
@@ -240,7 +241,7 @@ def verify_webhook(
     _owned(state, subscription_id, token)
     state.limit(VERIFY_PER_SUBSCRIPTION, subscription_id)
     with state.transaction() as session:
-        subscriber = session.get_one(Subscriber, subscription_id, with_for_update=True)
+        subscriber = subscribers.get_one(session, subscription_id, for_update=True)
         delivery_id = service.request_verification(session, subscriber, state.now())
         result = out(subscriber, service.watchlist_ids(session, subscriber.id))
     state.send_soon([delivery_id])

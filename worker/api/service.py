@@ -15,15 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
-from uuid import uuid4
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from worker.api.schemas import SubscriptionCreate, SubscriptionUpdate
 from worker.config import Config
 from worker.db import outbox, subscribers
-from worker.db.models import Delivery, DigestItem, Subscriber, Subscription, Watchlist
+from worker.db.models import Subscriber, Watchlist
 from worker.security.crypto import blind_index
 from worker.security.tokens import subscriber_token, token_hash, token_matches, unsubscribe_token
 
@@ -70,26 +68,12 @@ class Created:
 
 
 def public_watchlists(session: Session) -> list[Watchlist]:
-    return list(
-        session.scalars(
-            select(Watchlist)
-            .where(Watchlist.public.is_(True), Watchlist.active.is_(True))
-            .order_by(Watchlist.id)
-        )
-    )
+    return subscribers.public_watchlists(session)
 
 
 def check_watchlists(session: Session, ids: Sequence[str]) -> None:
     """Every id names a public, active watch list; private ones are "unknown" too."""
-    found = set(
-        session.scalars(
-            select(Watchlist.id).where(
-                Watchlist.id.in_(list(ids)),
-                Watchlist.public.is_(True),
-                Watchlist.active.is_(True),
-            )
-        )
-    )
+    found = subscribers.public_watchlist_ids(session, ids)
     missing = [i for i in ids if i not in found]
     if missing:
         raise UnknownWatchlists(missing)
@@ -126,12 +110,7 @@ def create(session: Session, data: SubscriptionCreate, secret_key: str, now: dat
         confirm_expires_at=now + (VERIFY_TTL if data.webhook is not None else CONFIRM_TTL),
         webhook_secret=webhook_secret,
     )
-    session.add(subscriber)
-    session.flush()
-    session.add_all(
-        Subscription(subscriber_id=subscriber_id, watchlist_id=w, active=True)
-        for w in data.watchlists
-    )
+    subscribers.add(session, subscriber, data.watchlists)
     delivery_id = queue_message(
         session, subscriber, "verify" if data.webhook is not None else "confirm", now
     )
@@ -145,33 +124,12 @@ def create(session: Session, data: SubscriptionCreate, secret_key: str, now: dat
 
 def queue_message(session: Session, subscriber: Subscriber, kind: str, now: datetime) -> str:
     """An outbox row for a confirmation e-mail or a verification ping, due now."""
-    delivery_id = f"msg_{uuid4().hex}"
-    session.add(
-        Delivery(
-            id=delivery_id,
-            subscriber_id=subscriber.id,
-            kind=kind,
-            destination=outbox.destination_key(subscriber.channel, subscriber.address),
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            expires_at=subscriber.confirm_expires_at,
-            created_at=now,
-        )
-    )
-    return delivery_id
+    return outbox.queue_subscription_message(session, subscriber, kind, now)
 
 
 def resend_confirmations(session: Session, email: str, now: datetime) -> list[str]:
     """New confirmation e-mails (and a fresh expiry) for the address's pending subscriptions."""
-    pending = session.scalars(
-        select(Subscriber).where(
-            Subscriber.managed_by == API,
-            Subscriber.channel == "email",
-            Subscriber.status == "pending",
-            Subscriber.address_index == blind_index(email),
-        )
-    ).all()
+    pending = subscribers.pending_by_address(session, API, "email", blind_index(email))
     delivery_ids = []
     for subscriber in pending:
         subscriber.confirm_expires_at = now + CONFIRM_TTL
@@ -191,7 +149,7 @@ def request_verification(session: Session, subscriber: Subscriber, now: datetime
 
 def owned(session: Session, subscriber_id: str, token: str, secret_key: str) -> Subscriber | None:
     """The API subscriber if ``token`` is its management token; else None (same work)."""
-    subscriber = session.get(Subscriber, subscriber_id)
+    subscriber = subscribers.get(session, subscriber_id)
     if subscriber is None or subscriber.managed_by != API:
         token_matches(secret_key, "manage", subscriber_id, token)
         return None
@@ -202,12 +160,7 @@ def by_token(
     session: Session, purpose: Literal["manage", "confirm", "unsubscribe"], token: str, key: str
 ) -> Subscriber | None:
     """The subscriber a link's token belongs to (found by hash, then checked exactly)."""
-    column = {
-        "manage": Subscriber.manage_token_hash,
-        "confirm": Subscriber.confirm_token_hash,
-        "unsubscribe": Subscriber.unsubscribe_token_hash,
-    }[purpose]
-    subscriber = session.scalars(select(Subscriber).where(column == token_hash(token))).first()
+    subscriber = subscribers.by_token_hash(session, purpose, token_hash(token))
     if subscriber is None or not token_matches(key, purpose, subscriber.id, token):
         return None
     return subscriber
@@ -238,7 +191,7 @@ def confirm(session: Session, token: str, key: str, now: datetime) -> Subscriber
 def unsubscribe(session: Session, subscriber: Subscriber) -> Literal["deleted", "unsubscribed"]:
     """API subscribers are deleted (their address with them); YAML ones stop receiving."""
     if subscriber.managed_by == API:
-        delete_subscriber(session, subscriber.id)
+        subscribers.delete_subscriber(session, subscriber.id)
         return "deleted"
     subscriber.status = "unsubscribed"
     subscriber.active = False
@@ -255,22 +208,7 @@ def watchlist_ids(session: Session, subscriber_id: str) -> list[str]:
 def update(session: Session, subscriber: Subscriber, changes: SubscriptionUpdate) -> None:
     if changes.watchlists is not None:
         check_watchlists(session, changes.watchlists)
-        wanted = set(changes.watchlists)
-        session.execute(
-            delete(Subscription).where(
-                Subscription.subscriber_id == subscriber.id,
-                Subscription.watchlist_id.not_in(wanted),
-            )
-        )
-        have = set(
-            session.scalars(
-                select(Subscription.watchlist_id).where(Subscription.subscriber_id == subscriber.id)
-            )
-        )
-        session.add_all(
-            Subscription(subscriber_id=subscriber.id, watchlist_id=w, active=True)
-            for w in sorted(wanted - have)
-        )
+        subscribers.replace_subscriptions(session, subscriber.id, changes.watchlists)
     if changes.frequency is not None:
         subscriber.frequency = changes.frequency
     if changes.deliver_at is not None:
@@ -290,27 +228,11 @@ def pause(subscriber: Subscriber, paused: bool) -> None:
     subscriber.active = not paused
 
 
-def delete_subscriber(session: Session, subscriber_id: str) -> None:
-    """Remove the subscriber and everything about it: its address leaves the database."""
-    session.execute(delete(DigestItem).where(DigestItem.subscriber_id == subscriber_id))
-    session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber_id))
-    session.execute(delete(Subscription).where(Subscription.subscriber_id == subscriber_id))
-    session.execute(delete(Subscriber).where(Subscriber.id == subscriber_id))
-
-
 def purge_unconfirmed(session: Session, now: datetime) -> int:
     """Delete pending subscriptions whose link or ping has expired: nobody consented."""
-    expired = list(
-        session.scalars(
-            select(Subscriber.id).where(
-                Subscriber.managed_by == API,
-                Subscriber.status == "pending",
-                Subscriber.confirm_expires_at < now,
-            )
-        )
-    )
+    expired = subscribers.expired_pending_ids(session, API, now)
     for subscriber_id in expired:
-        delete_subscriber(session, subscriber_id)
+        subscribers.delete_subscriber(session, subscriber_id)
     return len(expired)
 
 
@@ -331,36 +253,15 @@ class SubscriberView:
 def list_subscribers(
     session: Session, status: str | None, managed_by: str | None, limit: int, offset: int
 ) -> tuple[list[SubscriberView], int]:
-    statement = select(Subscriber)
-    if managed_by is not None:
-        statement = statement.where(Subscriber.managed_by == managed_by)
-    if status in ("active", "disabled"):
-        yaml_rows = Subscriber.status.is_(None) & Subscriber.active.is_(status == "active")
-        statement = statement.where((Subscriber.status == status) | yaml_rows)
-    elif status is not None:
-        statement = statement.where(Subscriber.status == status)
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = list(session.scalars(statement.order_by(Subscriber.id).limit(limit).offset(offset)))
+    rows, total = subscribers.page(session, status, managed_by, limit, offset)
     return views(session, rows), total
 
 
-def views(session: Session, subscribers: list[Subscriber]) -> list[SubscriberView]:
-    ids = [s.id for s in subscribers]
-    watchlists: dict[str, list[str]] = {}
-    for subscriber_id, watchlist_id in session.execute(
-        select(Subscription.subscriber_id, Subscription.watchlist_id)
-        .where(Subscription.subscriber_id.in_(ids), Subscription.active.is_(True))
-        .order_by(Subscription.watchlist_id)
-    ):
-        watchlists.setdefault(subscriber_id, []).append(watchlist_id)
-    counts: dict[str, dict[str, int]] = {}
-    for subscriber_id, status, n in session.execute(
-        select(Delivery.subscriber_id, Delivery.status, func.count())
-        .where(Delivery.subscriber_id.in_(ids))
-        .group_by(Delivery.subscriber_id, Delivery.status)
-    ):
-        counts.setdefault(subscriber_id, {})[status] = n
-    return [SubscriberView(s, watchlists.get(s.id, []), counts.get(s.id, {})) for s in subscribers]
+def views(session: Session, rows: list[Subscriber]) -> list[SubscriberView]:
+    ids = [s.id for s in rows]
+    watchlists = subscribers.watchlists_of(session, ids)
+    counts = subscribers.delivery_counts_of(session, ids)
+    return [SubscriberView(s, watchlists.get(s.id, []), counts.get(s.id, {})) for s in rows]
 
 
 def disable(session: Session, subscriber: Subscriber) -> None:

@@ -32,6 +32,7 @@ def api_command(config_path: Path | None, host: str, port: int) -> None:
     load_config(settings.config_path, settings.environ)
     import uvicorn
 
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.api.app import create_app
     from worker.runtime import Runtime
 

@@ -48,6 +48,7 @@ def deliveries_command(
     """List deliveries, newest first (time is the next attempt, or when it was sent)."""
     if ctx.invoked_subcommand is not None:
         return
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.runtime import Runtime
 
     runtime = Runtime(settings_for(config_path))
@@ -74,6 +75,7 @@ def retry_command(delivery_ids: tuple[str, ...], all_dead: bool, config_path: Pa
     """Put dead deliveries back in the queue (with a fresh lifetime)."""
     if bool(delivery_ids) == all_dead:
         raise click.UsageError("give delivery ids, or --dead for every dead delivery")
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.runtime import Runtime
 
     runtime = Runtime(settings_for(config_path))

@@ -6,11 +6,10 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from worker.commands.common import config_option, settings_for
 from worker.core.feed_health import assess, describe
-from worker.db.feeds import feed_state
+from worker.db.feeds import feed_state, list_feeds
 from worker.db.models import Feed
 from worker.ingest.policy import PollPolicy
 
@@ -74,6 +73,7 @@ def feeds_command(show_all: bool, config_path: Path | None) -> None:
     Status is ok, failing since … (n failures), stale (no new entry for longer
     than expected), gone (HTTP 410), or not polled yet. Times are UTC.
     """
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.runtime import Runtime
 
     runtime = Runtime(settings_for(config_path))
@@ -83,10 +83,7 @@ def feeds_command(show_all: bool, config_path: Path | None) -> None:
         config = runtime.config().config
         policies = {f.id: PollPolicy.from_config(config, f.id) for f in config.feeds}
         with runtime.sessions() as session:
-            statement = select(Feed).order_by(Feed.id)
-            if not show_all:
-                statement = statement.where(Feed.active.is_(True))
-            feeds = list(session.scalars(statement))
+            feeds = list_feeds(session, include_inactive=show_all)
         now = runtime.clock()
     finally:
         runtime.close()

@@ -32,6 +32,7 @@ _PROGRESS_FROM: Final = 20
 """Show a progress bar when there are more documents than this."""
 
 if TYPE_CHECKING:
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.config import Config
     from worker.ingest.fetch import FetchLimits
 
@@ -74,6 +75,7 @@ def match_command(
     files, files that look like a feed, and http(s) URLs are feeds, each item a
     document. With no input, stdin is read. Exits 0 whether or not anything is found.
     """
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.config import load_config
 
     try:
@@ -107,6 +109,7 @@ def _documents(name: str, config: Config) -> list[Source]:
         text = sys.stdin.read()
         return [("-", _text_document(text))]
     if name.startswith(("http://", "https://")):
+        # start-up: imported when the command runs, so `--help` and the light commands start fast
         from worker.ingest.fetch import fetch_url
         from worker.settings import load_settings
 
@@ -133,6 +136,7 @@ def _fetch_limits(url: str, config: Config) -> FetchLimits:
 
     A one-off check must not reveal the monitor any more than polling does.
     """
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.ingest.policy import PollPolicy
 
     feed_id = next((feed.id for feed in config.feeds if feed.url == url), "rightswatch-match")
@@ -148,6 +152,7 @@ def _looks_like_feed(body: bytes) -> bool:
 
 
 def _feed_documents(body: bytes, source: str) -> list[Source]:
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.ingest.normalise import normalise_entry
     from worker.ingest.parse import parse_feed
 

@@ -16,6 +16,7 @@ from worker.db import audit
 @config_option
 def purge_command(dry_run: bool, config_path: Path | None) -> None:
     """Delete rows older than the configured `retention:` (as the nightly task does)."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.jobs import purge
     from worker.runtime import Runtime
 
@@ -33,6 +34,7 @@ def purge_command(dry_run: bool, config_path: Path | None) -> None:
 def generate_key_command() -> None:
     """Print a new random key for RIGHTSWATCH_ENCRYPTION_KEY (keep it out of the database host's
     backups)."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.security.crypto import new_key
 
     click.echo(new_key())
@@ -47,6 +49,8 @@ def rotate_key_command(config_path: Path | None) -> None:
     run, the old key can be destroyed. Also encrypts values stored while no key
     was set. Safe to interrupt and run again.
     """
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.db import key_rotation
     from worker.db.models import Base
     from worker.runtime import Runtime
     from worker.security import crypto
@@ -61,7 +65,7 @@ def rotate_key_command(config_path: Path | None) -> None:
     try:
         runtime.wait_for_schema()
         ring = crypto.Keyring(settings.encryption_key, settings.encryption_old_keys)
-        count = crypto.rotate(runtime.engine, Base.metadata, ring)
+        count = key_rotation.rotate(runtime.engine, Base.metadata, ring)
         with runtime.sessions() as session, session.begin():
             audit.record(
                 session,
@@ -81,6 +85,7 @@ def rotate_key_command(config_path: Path | None) -> None:
 @config_option
 def audit_command(limit: int, action: str | None, config_path: Path | None) -> None:
     """List the audit log of operator actions, newest first."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.runtime import Runtime
 
     runtime = Runtime(settings_for(config_path))

@@ -297,6 +297,28 @@ def list_deliveries(
     return list(session.scalars(statement))
 
 
+def queue_subscription_message(
+    session: Session, subscriber: Subscriber, kind: str, now: datetime
+) -> str:
+    """An outbox row for a confirmation e-mail (``confirm``) or a verification ping
+    (``verify``), due now and expiring with the subscriber's confirmation."""
+    delivery_id = f"msg_{uuid4().hex}"
+    session.add(
+        Delivery(
+            id=delivery_id,
+            subscriber_id=subscriber.id,
+            kind=kind,
+            destination=destination_key(subscriber.channel, subscriber.address),
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            expires_at=subscriber.confirm_expires_at,
+            created_at=now,
+        )
+    )
+    return delivery_id
+
+
 def statuses(session: Session, delivery_ids: Collection[str]) -> dict[str, str]:
     """The status of each delivery that exists among ``delivery_ids``."""
     rows = session.execute(

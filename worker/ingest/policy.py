@@ -31,7 +31,7 @@ class PollPolicy:
             min_poll_interval=(feed and feed.min_poll_interval) or defaults.min_poll_interval,
             max_poll_interval=(feed and feed.max_poll_interval) or defaults.max_poll_interval,
             max_backoff=defaults.max_backoff,
-            stale_after=(feed and feed.stale_after) or defaults.stale_after,
+            stale_after=config.stale_after(feed_id),
             failure_alert_after=defaults.failure_alert_after,
             limits=FetchLimits(
                 max_redirects=defaults.max_redirects,

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Engine, MetaData, Text, column, select, table, tuple_, update
+from sqlalchemy import Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -146,12 +146,16 @@ def warn_if_disabled() -> None:
 
 
 def keyring() -> Keyring:
-    """This process's keyring (from the environment if nothing configured it)."""
-    if _keyring is None:
-        from worker.settings import load_settings
+    """This process's keyring, as :func:`configure` set it (a ``Runtime`` does at start).
 
-        settings = load_settings()
-        return configure(settings.encryption_key, settings.encryption_old_keys)
+    Never read from the environment here: an unconfigured process must fail loudly
+    rather than write a value unencrypted that should have been sealed.
+    """
+    if _keyring is None:
+        raise RightswatchError(
+            "encryption keys were not configured in this process (build a Runtime, or call "
+            "worker.security.crypto.configure, before touching the database)"
+        )
     return _keyring
 
 
@@ -185,64 +189,3 @@ class EncryptedJSON(TypeDecorator[Any]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         return None if value is None else json.loads(keyring().decrypt(value))
-
-
-def encrypted_columns(metadata: MetaData) -> dict[str, list[str]]:
-    """Table → its encrypted columns (whatever the models declare)."""
-    found: dict[str, list[str]] = {}
-    for model_table in metadata.sorted_tables:
-        names = [
-            c.name for c in model_table.columns if isinstance(c.type, EncryptedText | EncryptedJSON)
-        ]
-        if names:
-            found[model_table.name] = names
-    return found
-
-
-def rotate(engine: Engine, metadata: MetaData, ring: Keyring, batch: int = 500) -> int:
-    """Re-encrypt every value not under the current key (and re-index addresses).
-
-    Row by row in batches, each committed: an interrupted rotation is resumed by
-    running it again, and a mixed state reads meanwhile (old keys still decrypt).
-    Returns how many values were rewritten.
-    """
-    rewritten = 0
-    for table_name, names in encrypted_columns(metadata).items():
-        source = metadata.tables[table_name]
-        key = [c.name for c in source.primary_key.columns]
-        indexed = table_name == "subscribers" and "address_index" in source.columns
-        raw = table(
-            table_name,
-            *(column(n, Text()) for n in names),
-            *(column(k) for k in key),
-            *([column("address_index", Text())] if indexed else []),
-        )
-        last: tuple[Any, ...] | None = None
-        while True:
-            with engine.begin() as connection:
-                query = select(*(raw.c[k] for k in key), *(raw.c[n] for n in names))
-                if last is not None:
-                    query = query.where(tuple_(*(raw.c[k] for k in key)) > tuple_(*last))
-                rows_list = connection.execute(
-                    query.order_by(*(raw.c[k] for k in key)).limit(batch)
-                ).all()
-                for row in rows_list:
-                    ids, values = tuple(row[: len(key)]), row[len(key) :]
-                    changes: dict[str, str | None] = {
-                        name: ring.encrypt(ring.decrypt(value))
-                        for name, value in zip(names, values, strict=True)
-                        if value is not None and not ring.is_current(value)
-                    }
-                    if indexed:
-                        address = values[names.index("address")]
-                        changes["address_index"] = (
-                            None if address is None else ring.blind_index(ring.decrypt(address))
-                        )
-                    rewritten += sum(1 for name in changes if name != "address_index")
-                    if changes:
-                        where = [raw.c[k] == v for k, v in zip(key, ids, strict=True)]
-                        connection.execute(update(raw).where(*where).values(**changes))
-            if len(rows_list) < batch:
-                break
-            last = tuple(rows_list[-1][: len(key)])
-    return rewritten
