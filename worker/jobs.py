@@ -17,7 +17,7 @@ from worker.db.models import Delivery, OperatorAlert
 from worker.ingest.pipeline import ingest_feed
 from worker.ingest.policy import PollPolicy
 from worker.outbox.deliveries import Deliveries
-from worker.outbox.machine import Outcome, process
+from worker.outbox.machine import Box, Outcome, process
 from worker.outbox.operator_alerts import OperatorAlerts
 from worker.runtime import Runtime
 
@@ -59,28 +59,24 @@ def poll(
 
 def send_delivery(runtime: Runtime, delivery_id: str) -> Outcome:
     """Send one subscriber delivery (alert, digest, confirmation or ping)."""
-    with logs.bind(delivery_id=delivery_id):
-        return process(
-            Deliveries(runtime.settings),
-            runtime.sessions,
-            delivery_id,
-            notifiers=runtime.notifiers,
-            settings=runtime.settings,
-            now=runtime.clock,
-        )
+    return _send(runtime, Deliveries(runtime.settings), delivery_id)
 
 
 def send_operator_alert(runtime: Runtime, alert_id: str) -> str:
     """Send one operator alert; its new status."""
-    with logs.bind(delivery_id=alert_id):
+    return _send(runtime, OperatorAlerts(runtime.settings), alert_id).status
+
+
+def _send(runtime: Runtime, box: Box, row_id: str) -> Outcome:
+    with logs.bind(delivery_id=row_id):
         return process(
-            OperatorAlerts(runtime.settings),
+            box,
             runtime.sessions,
-            alert_id,
+            row_id,
             notifiers=runtime.notifiers,
             settings=runtime.settings,
             now=runtime.clock,
-        ).status
+        )
 
 
 def due_operator_alerts(runtime: Runtime) -> list[str]:

@@ -25,7 +25,7 @@ from worker.core.errors import FetchError, FetchStatusError
 from worker.core.http_headers import fresh_for_seconds as _fresh_for
 from worker.core.http_headers import http_date
 from worker.core.http_headers import retry_after_seconds as _retry_after
-from worker.security.proxy import Proxy, connect_through
+from worker.security.proxy import Proxy, connect, connect_through
 
 
 class Headers(Protocol):
@@ -143,17 +143,7 @@ class Connections:
             )
         else:
             connection = http.client.HTTPConnection(host, port, timeout=self._connect_timeout)
-        try:
-            connection.connect()
-        except TimeoutError as e:
-            connection.close()
-            raise FetchError(f"timed out after {self._connect_timeout:g}s connecting") from e
-        except ssl.SSLError as e:
-            connection.close()
-            raise FetchError(f"TLS failed: {e.reason or e}") from e
-        except OSError as e:
-            connection.close()
-            raise FetchError(f"cannot connect: {e.strerror or e}") from e
+        connect(connection, self._connect_timeout)
         assert connection.sock is not None
         connection.sock.settimeout(self._read_timeout)
         return connection, False

@@ -145,17 +145,24 @@ def connect_through(
         connection.set_tunnel(host, port, headers=proxy.authorization())
     else:
         connection = http.client.HTTPConnection(proxy.host, proxy.port, timeout=timeout)
+    return connect(connection, timeout, " through the proxy")
+
+
+def connect(
+    connection: http.client.HTTPConnection, timeout: float, via: str = ""
+) -> http.client.HTTPConnection:
+    """Open ``connection``, turning what can go wrong into a FetchError an operator reads."""
     try:
         connection.connect()
     except TimeoutError as e:
         connection.close()
-        raise FetchError(f"timed out after {timeout:g}s connecting through the proxy") from e
+        raise FetchError(f"timed out after {timeout:g}s connecting{via}") from e
     except ssl.SSLError as e:
         connection.close()
         raise FetchError(f"TLS failed: {e.reason or e}") from e
     except OSError as e:
         connection.close()
-        raise FetchError(f"cannot connect through the proxy: {e.strerror or e}") from e
+        raise FetchError(f"cannot connect{via}: {e.strerror or e}") from e
     return connection
 
 
