@@ -1,11 +1,13 @@
 """A small, fast feed server for the ingest benchmark (run as its own process).
 
-    python benchmarks/_ingest_server.py DIR PORT
+    python benchmarks/_ingest_server.py DIR PORT [PORT ...]
 
 Serves every ``DIR/<name>.xml`` at ``/<name>.xml`` over HTTP/1.1 with keep-alive,
 an ETag per file and ``304 Not Modified`` for a matching ``If-None-Match``. It is
 asyncio on one thread with no framework, so that it takes as little CPU as
-possible from the two readers being measured. Prints ``ready`` when listening.
+possible from the two readers being measured. Several ports make several hosts as
+the per-host gate sees them (one process serves them all). Prints ``ready`` when
+listening.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def _load(folder: Path) -> dict[bytes, tuple[bytes, bytes]]:
     return files
 
 
-async def _serve(files: dict[bytes, tuple[bytes, bytes]], port: int) -> None:
+async def _serve(files: dict[bytes, tuple[bytes, bytes]], ports: list[int]) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -60,15 +62,16 @@ async def _serve(files: dict[bytes, tuple[bytes, bytes]], port: int) -> None:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
+    servers = [
+        await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024) for port in ports
+    ]
     print("ready", flush=True)
-    async with server:
-        await server.serve_forever()
+    await asyncio.gather(*(server.serve_forever() for server in servers))
 
 
 def main() -> None:
-    folder, port = Path(sys.argv[1]), int(sys.argv[2])
-    asyncio.run(_serve(_load(folder), port))
+    folder, ports = Path(sys.argv[1]), [int(port) for port in sys.argv[2:]]
+    asyncio.run(_serve(_load(folder), ports))
 
 
 if __name__ == "__main__":

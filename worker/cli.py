@@ -155,12 +155,13 @@ def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple
     settings = settings_for(config_path)
     _require_broker(settings, "worker")
     _setup_logging(settings)
-    load_config(settings.config_path, settings.environ)
     # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker import tasks
     from worker.celery_app import app
     from worker.runtime import Runtime
 
+    tasks.configure(settings)
+    tasks.compile_before_fork()  # a configuration that does not load stops the worker here
     runtime = Runtime(settings)
     try:
         runtime.wait_for_schema()
@@ -172,7 +173,6 @@ def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple
     argv = ["worker", f"--loglevel={settings.log_level}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
-    tasks.configure(settings)
     app.worker_main([*argv, *celery_args])
 
 
