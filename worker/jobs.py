@@ -11,9 +11,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from worker import logs, metrics
+from worker.core.schedule import interleave
 from worker.core.types import PollOutcome
 from worker.db import feeds, outbox, retention
 from worker.db.models import Delivery, OperatorAlert
+from worker.ingest.host_gate import host_key
 from worker.ingest.pipeline import ingest_feed
 from worker.ingest.policy import PollPolicy
 from worker.outbox.deliveries import Deliveries
@@ -33,15 +35,16 @@ CLAIM_MOST = 20_000
 
 def claim_due_feeds(runtime: Runtime, now: datetime) -> list[str]:
     """Every due feed (up to CLAIM_MOST), claimed in batches: one tick keeps up however many
-    feeds fall due between two ticks, instead of a fixed number a tick."""
-    claimed: list[str] = []
+    feeds fall due between two ticks, instead of a fixed number a tick. In round-robin order
+    of their hosts (:func:`~worker.core.schedule.interleave`)."""
+    claimed: list[tuple[str, str]] = []
     while len(claimed) < CLAIM_MOST:
         with runtime.sessions() as session, session.begin():
             batch = feeds.claim_due_feeds(session, now, runtime.settings.poll_lease, CLAIM_BATCH)
         claimed += batch
         if len(batch) < CLAIM_BATCH:
             break
-    return claimed
+    return interleave([(feed_id, host_key(url)) for feed_id, url in claimed])
 
 
 def active_feed_ids(runtime: Runtime) -> list[str]:

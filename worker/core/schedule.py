@@ -11,6 +11,7 @@ Every feed gets a stable offset of up to 10 % so feeds do not all fire at once.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -102,6 +103,17 @@ def delivery_retry_at(
     if retry_after is not None:
         delay = max(delay, min(timedelta(seconds=retry_after), DELIVERY_MAX_DELAY))
     return now + delay
+
+
+def interleave(items: Sequence[tuple[str, str]]) -> list[str]:
+    """``(id, group)`` pairs as ids in round-robin order of their groups, each group's own
+    order kept: due feeds ordered so that polls in a row go to different hosts, and a
+    worker seldom waits out one host's politeness delay while other hosts are free."""
+    groups: dict[str, list[str]] = {}
+    for item, group in items:
+        groups.setdefault(group, []).append(item)
+    rounds = itertools.zip_longest(*groups.values())
+    return [item for round_ in rounds for item in round_ if item is not None]
 
 
 def poll_batches(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from worker.core.feed_health import FeedState
@@ -15,24 +15,26 @@ from worker.db.models import (
 
 def claim_due_feeds(
     session: Session, now: datetime, lease: timedelta, limit: int = 500
-) -> list[str]:
-    """Take due feeds for polling; their next poll moves to the end of the lease.
+) -> list[tuple[str, str]]:
+    """Take due feeds for polling: (id, URL fetched); their next poll moves to the end of
+    the lease, most overdue first.
 
     With several schedulers or sweeps at once, ``SKIP LOCKED`` lets each feed be
     claimed by one of them only. If the poll is lost (broker flushed, worker
     killed), the feed becomes due again when the lease ends.
     """
     due = (
-        select(Feed.id)
+        select(Feed.id, func.coalesce(Feed.redirected_url, Feed.url))
         .where(Feed.active.is_(True), Feed.next_poll_at <= now)
         .order_by(Feed.next_poll_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    feed_ids = list(session.scalars(due))
-    if feed_ids:
-        session.execute(update(Feed).where(Feed.id.in_(feed_ids)).values(next_poll_at=now + lease))
-    return feed_ids
+    claimed = [(feed_id, url) for feed_id, url in session.execute(due)]
+    if claimed:
+        ids = [feed_id for feed_id, _ in claimed]
+        session.execute(update(Feed).where(Feed.id.in_(ids)).values(next_poll_at=now + lease))
+    return claimed
 
 
 def active_feed_ids(session: Session) -> list[str]:
