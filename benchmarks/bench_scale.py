@@ -267,7 +267,7 @@ def _measure(
                     "claimed": len(claimed),
                     "queue": int(broker.llen("celery")),
                 }
-                _wait(lambda: polled_since(tick_since) >= args.feeds, 3600, "the tick's polls")
+                _wait(lambda t=tick_since: polled_since(t) >= args.feeds, 3600, "the tick's polls")
                 with runtime.sessions() as session:
                     due_now("feed")
                     plan = session.execute(
