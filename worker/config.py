@@ -244,7 +244,7 @@ class FeedConfig(_Model):
             raise ValueError("a feed is either a Telegram channel or an html: page, not both")
         if implied and self.type not in ("auto", implied):
             key = "html:" if implied == "html" else "telegram:"
-            raise ValueError(f"{key} makes this a {implied} feed, but its type is {self.type}")
+            raise ValueError(f"{key} makes this feed's type {implied}, not {self.type}")
         if self.type == "html" and self.html is None:
             raise ValueError("type: html needs an html: mapping (at least item: a CSS selector)")
         if self.telegram_backfill is not None and self.kind != "telegram":
