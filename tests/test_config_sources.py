@@ -91,3 +91,14 @@ def test_check_config_validates_the_selectors(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"{path}:5: feeds[0].html.item: invalid CSS selector 'table tr['" in result.output
     assert result.output.strip().endswith("6 problems")
+
+
+def test_a_telegram_channel_needs_a_proxy_when_proxies_are_required() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            "fetch:\n  require_proxy: true\nfeeds:\n  - id: tg\n    telegram: kloop\n", "c.yaml"
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        "c.yaml:4: feeds[0].url: fetch.require_proxy is on but this feed has no proxy "
+        "(set fetch.proxy or the feed's proxy)"
+    ]

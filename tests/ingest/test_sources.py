@@ -9,6 +9,7 @@ against PostgreSQL, and its alerts are delivered to an outbox folder.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -58,11 +59,13 @@ class Channel:
     def __init__(self, server: HTTPServer, pages: dict[str | None, str]) -> None:
         self.pages = pages
         self.asked: list[str | None] = []
+        self.times: list[float] = []
         server.expect_request("/s/defenders_kg").respond_with_handler(self._page)
 
     def _page(self, request: Request) -> Response:
         before = request.args.get("before")
         self.asked.append(before)
+        self.times.append(time.monotonic())
         body = (CORPUS / self.pages[before]).read_bytes()
         return Response(body, content_type=HTML)
 
@@ -136,6 +139,23 @@ def test_telegram_first_poll_reads_back_to_the_channel_start(
     outcome = lab.poll("kg-tg")
     assert channel.asked == [None, "120", "115"]  # the oldest page has no "before" link
     assert outcome.new_entries == 15 and not outcome.failed
+
+
+def test_the_pages_of_a_channel_keep_the_host_delay(
+    lab: FeedLab, httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    channel = Channel(
+        httpserver,
+        {None: "telegram_channel.html", "120": "telegram_channel_before_120.html"},
+    )
+    lab.configure(
+        "defaults:\n  host_delay: 0.5s\nfeeds:\n  - id: kg-tg\n    type: telegram\n"
+        f"    url: {httpserver.url_for('/s/defenders_kg')}\n    telegram_backfill: 10\n"
+        + watch(tmp_path / "out")
+    )
+    lab.poll("kg-tg")
+    assert channel.asked == [None, "120"]  # one host for every channel: its delay applies
+    assert channel.times[1] - channel.times[0] >= 0.45
 
 
 def test_an_unknown_telegram_channel_is_a_clear_feed_error(

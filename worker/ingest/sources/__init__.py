@@ -15,8 +15,10 @@ from typing import Literal
 from worker.core.errors import ParseError
 from worker.core.types import FetchResult, ParsedFeed
 from worker.ingest.fetch import Fetcher, FetchLimits
+from worker.ingest.host_gate import LocalHostGate
 from worker.ingest.parse import parse_feed
 from worker.ingest.sources import discovery, json_feed, page, telegram
+from worker.settings import Settings
 
 SourceKind = Literal["auto", "rss", "atom", "json", "html", "telegram"]
 
@@ -57,6 +59,18 @@ def fetch_source(
             backfill=spec.telegram_backfill,
         )
     return fetcher.fetch(url, etag=etag, last_modified=last_modified, limits=limits)
+
+
+def fetch_once(
+    settings: Settings, spec: SourceSpec, url: str, limits: FetchLimits | None = None
+) -> FetchResult:
+    """One-off fetch for the CLI (``rightswatch match URL``, ``feeds discover``), through
+    ``limits.proxy`` if set; the poll's host gate is not consulted."""
+    fetcher = Fetcher(settings, gate=LocalHostGate())
+    try:
+        return fetch_source(fetcher, spec, url, limits=limits)
+    finally:
+        fetcher.close()
 
 
 def parse_source(
