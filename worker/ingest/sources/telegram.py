@@ -134,30 +134,31 @@ def parse_channel(body: bytes, url: str, content_type: str | None, limit: int) -
 
     ``cursor`` is the newest post's id: the next poll reads back to it.
     """
-    posts: dict[int, ParsedEntry] = {}
+    messages: dict[int, tuple[Element, str, str]] = {}
     title: str | None = None
     problem: str | None = None
     is_channel = False
     for chunk in body.split(PAGE_BREAK):
         page = read_html(chunk, content_type)
         problem = problem or page.problem
-        messages = select(page.root, _MESSAGE)
-        is_channel = is_channel or bool(messages) or first(page.root, _CHANNEL) is not None
+        found = select(page.root, _MESSAGE)
+        is_channel = is_channel or bool(found) or first(page.root, _CHANNEL) is not None
         if title is None and (heading := first(page.root, _CHANNEL_TITLE)) is not None:
             title = text_of(heading) or None
-        for message in messages:
+        for message in found:
             if (post := _POST.match(_post_of(message))) is not None:
-                posts.setdefault(int(post.group(2)), _entry(message, *post.groups()))
+                channel, post_id = post.groups()
+                messages.setdefault(int(post_id), (message, channel, post_id))
     if not is_channel:
         name = urlsplit(url).path.rstrip("/").rpartition("/")[2] or url
         raise ParseError(
             f"no public Telegram channel {name!r} at {url}: "
             "the channel does not exist or is private"
         )
-    newest = sorted(posts, reverse=True)[:limit]
+    newest = sorted(messages, reverse=True)[:limit]  # only these are read further
     return ParsedFeed(
         title=title,
-        entries=tuple(posts[i] for i in newest),
+        entries=tuple(_entry(*messages[i]) for i in newest),
         problem=problem,
         cursor=str(newest[0]) if newest else None,
     )
