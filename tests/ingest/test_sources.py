@@ -66,8 +66,11 @@ class Channel:
         before = request.args.get("before")
         self.asked.append(before)
         self.times.append(time.monotonic())
+        etag = f'"{self.pages[before]}"'
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers={"ETag": etag})
         body = (CORPUS / self.pages[before]).read_bytes()
-        return Response(body, content_type=HTML)
+        return Response(body, content_type=HTML, headers={"ETag": etag})
 
 
 def test_telegram_channel_backfill_then_only_new_posts(
@@ -119,6 +122,11 @@ def test_telegram_channel_backfill_then_only_new_posts(
     document = next(e for e in lab.entries("kg-tg") if e.link == "https://t.me/defenders_kg/126")
     assert document.title == "Document: zayavlenie-koalitsii.pdf"
     assert len(alerts(tmp_path / "out")) == 1  # post 124 alerted once
+
+    lab.advance(timedelta(hours=1))
+    lab.run_once()
+    assert channel.asked == [None, "120", None, None]  # a 304 for the newest page: nothing more
+    assert len(lab.entries("kg-tg")) == 10 and lab.feed("kg-tg").last_status == 304
 
 
 def test_telegram_first_poll_reads_back_to_the_channel_start(
