@@ -12,15 +12,13 @@ selector that matches nothing is an error, never an empty feed.
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
-
-from feedparser import datetimes as feedparser_datetimes
 
 from worker.core.errors import ParseError
 from worker.core.selectors import Pick
@@ -136,10 +134,8 @@ def parse_date(text: str) -> datetime | None:
             return datetime(year, month, day, tzinfo=UTC)
         except ValueError:
             return None
-    stamp = feedparser_datetimes._parse_date(text)
-    if stamp is None:
-        return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(stamp), UTC)
-    except (OverflowError, ValueError):
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, OverflowError, IndexError):  # email.utils on bad dates
         return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
