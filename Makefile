@@ -52,6 +52,7 @@ bench: install-test
 	$(BIN)/python benchmarks/bench_matching.py
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/deliveries.py 500
+	$(BIN)/python benchmarks/bench_html.py
 
 clean:
 	rm -rf $(VENV) data/demo.db* .pytest_cache .mypy_cache .ruff_cache

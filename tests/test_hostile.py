@@ -49,12 +49,7 @@ CASES: dict[str, tuple[str, str | None, int, int]] = {
     ),
     "empty.xml": ("application/rss+xml", "the response was empty", 0, 0),
     "whitespace.xml": ("text/xml", "the response was empty", 0, 0),
-    "json_feed.json": (
-        "application/feed+json",
-        "the server returned JSON, not an RSS or Atom feed",
-        0,
-        0,
-    ),
+    "json_feed.json": ("application/feed+json", None, 1, 1),  # a JSON Feed 1.1 reads as one
     "html_page.html": ("text/html", "the server returned an HTML page, not a feed", 0, 0),
     "not_xml_at_all.txt": ("text/plain", "not an RSS or Atom feed (line 2: syntax error)", 0, 0),
     "cp1251_declared_utf8.xml": ("application/rss+xml", None, 1, 1),

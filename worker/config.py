@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import yaml
 from email_validator import EmailNotValidError, validate_email
@@ -34,6 +34,7 @@ from pydantic import (
 
 from worker.core.digest import Frequency, parse_deliver_at, zone
 from worker.core.errors import ConfigError, ConfigProblem
+from worker.core.selectors import Pick
 from worker.core.types import FIELD_NAMES, FieldName, NearSpec, PersonSpec, WatchlistSpec
 from worker.security.pgp import check_public_key
 from worker.security.proxy import check_proxy_url
@@ -147,12 +148,48 @@ class Defaults(_Model):
     """Reports seen in several feeds within this window are one story (one alert)."""
     story_hold: DurationOrZero = timedelta(0)
     """Delay before an alert is sent, so copies polled meanwhile are named in it."""
+    telegram_backfill: int = Field(default=50, ge=1, le=1000)
+    """Posts a Telegram channel's first poll reads back (each later poll: back to the last seen)."""
 
     @model_validator(mode="after")
     def _bounds(self) -> Defaults:
         if self.min_poll_interval > self.max_poll_interval:
             raise ValueError("min_poll_interval is longer than max_poll_interval")
         return self
+
+
+SourceType = Literal["auto", "rss", "atom", "json", "html", "telegram"]
+"""What a feed's URL serves; ``auto``: RSS, Atom or JSON Feed, told apart by the body."""
+_TELEGRAM_CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,31}$")
+
+
+def _selector(value: str) -> str:
+    Pick.parse(value)
+    return value
+
+
+Selector = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_selector)]
+"""A CSS selector, or ``CSS@attribute`` to read an attribute of the first element matched."""
+
+
+class HtmlConfig(_Model):
+    """Where the items of a page without a feed are, as CSS selectors."""
+
+    item: Selector
+    """Each element it matches is one entry (a table row, an article, a list item)."""
+    title: Selector | None = None
+    """Inside an item; default: its first heading (else its first link's text)."""
+    link: Selector | None = None
+    """Inside an item; default: ``a@href`` (resolved against the page's URL)."""
+    date: Selector | None = None
+    """Inside an item: ``time@datetime``, or an element whose text is a date."""
+    summary: Selector | None = None
+    """Inside an item; default: the item's whole text is searched."""
+
+
+def telegram_preview_url(channel: str) -> str:
+    """The public web preview of a Telegram channel, readable without an account."""
+    return "https://t.me/s/" + quote(channel.removeprefix("@"), safe="")
 
 
 class FeedConfig(_Model):
@@ -168,11 +205,58 @@ class FeedConfig(_Model):
     """Instead of ``fetch.proxy``: http://, https:// or socks5h:// (DNS through the proxy)."""
     user_agent: UserAgent | None = None
     """Instead of ``fetch.user_agent``; ``neutral`` for a common browser's."""
+    type: SourceType = "auto"
+    telegram: str | None = None
+    """A public Telegram channel's name; ``url`` defaults to its web preview."""
+    html: HtmlConfig | None = None
+    """A page without a feed, read with these selectors (``type: html`` is implied)."""
+    telegram_backfill: int | None = Field(default=None, ge=1, le=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _telegram_url(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("telegram"), str) and "url" not in data:
+            return {**data, "url": telegram_preview_url(data["telegram"].strip())}
+        return data
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
         return _check_http_url(value, allow_file=True)
+
+    @field_validator("telegram")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.removeprefix("@")
+        if not _TELEGRAM_CHANNEL.match(value):
+            raise ValueError(
+                f"invalid Telegram channel name {value!r}: the name in t.me/<name> "
+                "(letters, digits and '_', starting with a letter)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FeedConfig:
+        implied = "html" if self.html is not None else "telegram" if self.telegram else None
+        if self.html is not None and self.telegram:
+            raise ValueError("a feed is either a Telegram channel or an html: page, not both")
+        if implied and self.type not in ("auto", implied):
+            key = "html:" if implied == "html" else "telegram:"
+            raise ValueError(f"{key} makes this feed's type {implied}, not {self.type}")
+        if self.type == "html" and self.html is None:
+            raise ValueError("type: html needs an html: mapping (at least item: a CSS selector)")
+        if self.telegram_backfill is not None and self.kind != "telegram":
+            raise ValueError("telegram_backfill only applies to Telegram feeds")
+        return self
+
+    @property
+    def kind(self) -> SourceType:
+        """The feed's source type with what its keys imply filled in."""
+        if self.html is not None:
+            return "html"
+        return "telegram" if self.telegram else self.type
 
 
 class PersonConfig(_Model):
@@ -378,6 +462,9 @@ class Config(_Model):
 
     def user_agent(self, feed: FeedConfig) -> str | None:
         return feed.user_agent or self.fetch.user_agent
+
+    def telegram_backfill(self, feed: FeedConfig) -> int:
+        return feed.telegram_backfill or self.defaults.telegram_backfill
 
     def poll_interval(self, feed: FeedConfig) -> timedelta:
         return feed.poll_interval or self.defaults.poll_interval

@@ -1,4 +1,4 @@
-"""``rightswatch feeds``: every feed's health at a glance."""
+"""``rightswatch feeds``: every feed's health at a glance; ``discover``, ``import``, ``export``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from worker.commands.common import config_option, settings_for
+from worker.commands.feeds_io import discover_command, export_command, import_command
 from worker.core.feed_health import assess, describe
 from worker.db.feeds import feed_state, list_feeds
 from worker.db.models import Feed
@@ -64,15 +65,18 @@ def format_table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
-@click.command("feeds")
+@click.group("feeds", invoke_without_command=True)
 @click.option("--all", "show_all", is_flag=True, help="Also list feeds removed from the config.")
 @config_option
-def feeds_command(show_all: bool, config_path: Path | None) -> None:
+@click.pass_context
+def feeds_command(ctx: click.Context, show_all: bool, config_path: Path | None) -> None:
     """Show each feed's health: status, last and next poll, entries, last error.
 
     Status is ok, failing since … (n failures), stale (no new entry for longer
     than expected), gone (HTTP 410), or not polled yet. Times are UTC.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.runtime import Runtime
 
@@ -91,3 +95,8 @@ def feeds_command(show_all: bool, config_path: Path | None) -> None:
         click.echo("no feeds configured")
         return
     click.echo(format_table(feed_rows(feeds, now, policies)))
+
+
+feeds_command.add_command(discover_command)
+feeds_command.add_command(import_command)
+feeds_command.add_command(export_command)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 import click
 
 from worker.core.errors import RightswatchError
-from worker.core.types import Document, Hit, WatchlistSpec
+from worker.core.types import Document, Hit, ParsedFeed, WatchlistSpec
 from worker.matching import Matcher, compile_matcher
 
 _TEXT_SUFFIXES: Final = frozenset({".txt", ".md"})
@@ -34,7 +34,6 @@ _PROGRESS_FROM: Final = 20
 if TYPE_CHECKING:
     # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.config import Config
-    from worker.ingest.fetch import FetchLimits
 
 Source = tuple[str, Document]
 """Where a document came from (path, path#item or URL#item) and the document."""
@@ -109,12 +108,7 @@ def _documents(name: str, config: Config) -> list[Source]:
         text = sys.stdin.read()
         return [("-", _text_document(text))]
     if name.startswith(("http://", "https://")):
-        # start-up: imported when the command runs, so `--help` and the light commands start fast
-        from worker.ingest.fetch import fetch_url
-        from worker.settings import load_settings
-
-        body = fetch_url(name, load_settings(), limits=_fetch_limits(name, config))
-        return _feed_documents(body, name)
+        return _url_documents(name, config)
     path = Path(name)
     try:
         body = path.read_bytes()
@@ -131,16 +125,29 @@ def _documents(name: str, config: Config) -> list[Source]:
     return [(name, _text_document(text))]
 
 
-def _fetch_limits(url: str, config: Config) -> FetchLimits:
-    """Fetch a URL as polling would: the feed's proxy and User-Agent, else the global ones.
+def _url_documents(url: str, config: Config) -> list[Source]:
+    """Fetch and read a URL as polling would: the feed's proxy, User-Agent and kind (a page
+    read with selectors, a Telegram channel), else the global ones.
 
-    A one-off check must not reveal the monitor any more than polling does.
+    A one-off check must not reveal the monitor any more than polling does. For a
+    page read with selectors or a channel, what it yields is listed on stderr, so
+    that the selectors can be tuned before the feed goes live.
     """
     # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.ingest.policy import PollPolicy
+    from worker.ingest.sources import fetch_once, parse_source
+    from worker.settings import load_settings
 
-    feed_id = next((feed.id for feed in config.feeds if feed.url == url), "rightswatch-match")
-    return PollPolicy.from_config(config, feed_id).limits
+    feed = next((feed for feed in config.feeds if feed.url == url), None)
+    policy = PollPolicy.from_config(config, feed.id if feed else "rightswatch-match")
+    result = fetch_once(load_settings(), policy.source, url, policy.limits)
+    parsed = parse_source(policy.source, result.body, result.url, result.content_type)
+    if feed is not None and feed.kind in ("html", "telegram"):
+        click.echo(f"{feed.id}: {len(parsed.entries)} items from {url}", err=True)
+        for entry in parsed.entries:
+            when = entry.published.date().isoformat() if entry.published else "-"
+            click.echo(f"  {when}  {entry.title}  {entry.link or '(no link)'}", err=True)
+    return _entry_documents(parsed, url)
 
 
 def _text_document(text: str) -> Document:
@@ -153,10 +160,15 @@ def _looks_like_feed(body: bytes) -> bool:
 
 def _feed_documents(body: bytes, source: str) -> list[Source]:
     # start-up: imported when the command runs, so `--help` and the light commands start fast
-    from worker.ingest.normalise import normalise_entry
-    from worker.ingest.parse import parse_feed
+    from worker.ingest.sources import SourceSpec, parse_source
 
-    feed = parse_feed(body, source)
+    return _entry_documents(parse_source(SourceSpec(), body, source), source)
+
+
+def _entry_documents(feed: ParsedFeed, source: str) -> list[Source]:
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.ingest.normalise import normalise_entry
+
     if feed.problem:
         click.echo(f"warning: {source}: {feed.problem}", err=True)
     return [

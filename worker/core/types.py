@@ -151,6 +151,9 @@ class ParsedFeed:
     """Set when the feed was malformed but some entries could still be read."""
     ttl: timedelta | None = None
     """The feed's own <ttl>: how long it asks readers to wait between polls."""
+    cursor: str | None = None
+    """Where a source read in pages got to (a Telegram channel's newest post id): the
+    next poll reads back to it."""
 
 
 @dataclass(frozen=True, slots=True)

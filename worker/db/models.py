@@ -116,6 +116,8 @@ class Feed(Base):
     """The unhealthy status operators were last told about; None once they heard it recovered."""
     alerted_since: Mapped[OptTimestamp]
     """Start of the unhealthy episode operators were told about."""
+    source_cursor: Mapped[str | None] = mapped_column(String(100))
+    """Where a source read in pages got to: a Telegram channel's newest post id seen."""
 
     __table_args__ = (Index("ix_feeds_due", "active", "next_poll_at"),)
 

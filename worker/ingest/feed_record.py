@@ -42,6 +42,8 @@ def succeeded(
         feed.etag, feed.last_modified = result.etag, result.last_modified
     if body_hash is not None:
         feed.body_hash = body_hash
+    if parsed is not None and parsed.cursor is not None:
+        feed.source_cursor = parsed.cursor
     if parsed is not None:
         every = publish_interval([e.published for e in parsed.entries], now)
         if every is not None:

@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from worker.core.errors import FetchError
 from worker.core.types import FetchResult
-from worker.ingest.host_gate import HostGate, LocalHostGate, default_gate, host_key
+from worker.ingest.host_gate import HostGate, default_gate, host_key
 from worker.ingest.http import (
     Connections,
     Inflater,
@@ -281,12 +281,3 @@ class Fetcher:
             raise FetchError(f"file not found: {path}") from e
         except OSError as e:
             raise FetchError(f"cannot read {path}: {e.strerror}") from e
-
-
-def fetch_url(url: str, settings: Settings, limits: FetchLimits | None = None) -> bytes:
-    """One-off GET for the CLI (``rightswatch match URL``), through ``limits.proxy`` if set."""
-    fetcher = Fetcher(settings, gate=LocalHostGate())
-    try:
-        return fetcher.fetch(url, limits=limits).body
-    finally:
-        fetcher.close()

@@ -26,9 +26,9 @@ from worker.db.models import Feed
 from worker.db.session import SessionFactory
 from worker.ingest import feed_record
 from worker.ingest.fetch import Fetcher
-from worker.ingest.parse import parse_feed
 from worker.ingest.persist import persist
 from worker.ingest.policy import PollPolicy
+from worker.ingest.sources import fetch_source, parse_source
 from worker.matching import Matcher
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _poll(
         parsed: ParsedFeed | None = None
         if body_hash is not None and body_hash != feed.body_hash:
             try:
-                parsed = parse_feed(result.body, result.url, result.content_type)
+                parsed = parse_source(policy.source, result.body, result.url, result.content_type)
             except ParseError as e:
                 return feed_record.failed(session, feed, e, now, policy)
             except Exception as e:
@@ -133,14 +133,18 @@ def _poll(
 
 
 def _fetch(fetcher: Fetcher, feed: Feed, policy: PollPolicy) -> FetchResult:
-    """Fetch the feed's body, counted in the metrics by result and duration."""
+    """Fetch the feed's body (a Telegram channel's pages), counted in the metrics by result
+    and duration."""
     started = time.perf_counter()
     try:
-        result = fetcher.fetch(
+        result = fetch_source(
+            fetcher,
+            policy.source,
             feed.redirected_url or feed.url,
             etag=feed.etag,
             last_modified=feed.last_modified,
             limits=policy.limits,
+            cursor=feed.source_cursor,
         )
     except HostBusyError:
         metrics.fetched("busy")

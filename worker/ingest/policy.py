@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from worker.config import Config, OperatorConfig
+from worker.config import Config, FeedConfig, OperatorConfig
+from worker.core.selectors import Pick
 from worker.ingest.fetch import FetchLimits
+from worker.ingest.sources import SourceSpec
+from worker.ingest.sources.page import HtmlRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,7 @@ class PollPolicy:
     story_window: timedelta = timedelta(days=7)
     story_hold: timedelta = timedelta(0)
     operators: tuple[OperatorConfig, ...] = ()
+    source: SourceSpec = field(default_factory=SourceSpec)
 
     @classmethod
     def from_config(cls, config: Config, feed_id: str) -> PollPolicy:
@@ -44,4 +48,24 @@ class PollPolicy:
             story_window=defaults.story_window,
             story_hold=defaults.story_hold,
             operators=config.operators,
+            source=_source(config, feed) if feed else SourceSpec(),
         )
+
+
+def _source(config: Config, feed: FeedConfig) -> SourceSpec:
+    """How to read the feed: its kind, its selectors (checked when the config was read)."""
+    html = feed.html
+    rules = None
+    if html is not None:
+        rules = HtmlRules(
+            item=Pick.parse(html.item).css,
+            title=_pick(html.title),
+            link=_pick(html.link),
+            date=_pick(html.date),
+            summary=_pick(html.summary),
+        )
+    return SourceSpec(feed.kind, rules, config.telegram_backfill(feed))
+
+
+def _pick(selector: str | None) -> Pick | None:
+    return Pick.parse(selector) if selector else None
