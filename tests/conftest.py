@@ -29,6 +29,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 
 from worker.db.models import Base
+from worker.security import crypto
 from worker.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,13 @@ def _answers(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+@pytest.fixture(autouse=True)
+def _no_encryption_key_unless_a_test_sets_one() -> None:
+    """Each test starts with the keyring a process without RIGHTSWATCH_ENCRYPTION_KEY has
+    (a Runtime a test builds configures its own), so no test inherits another's key."""
+    crypto.configure(None)
 
 
 # --- PostgreSQL ------------------------------------------------------------------
