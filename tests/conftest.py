@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
@@ -28,19 +27,16 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 
+from tests.support.network import free_port
+from tests.support.receiver import WEBHOOK_SECRET
 from worker.db.models import Base
 from worker.security import crypto
 from worker.settings import Settings, load_settings
 
+pytest_plugins = ["tests.support.fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _answers(host: str, port: int) -> bool:
@@ -256,29 +252,3 @@ def start_process(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[byt
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    """Poll `condition` until it holds or `timeout` seconds pass; return its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
-def feed_xml(items: list[dict[str, str]], title: str = "Test feed", language: str = "en") -> str:
-    """A small RSS document; each item needs guid, title, description (and optionally link)."""
-    body = "".join(
-        f'<item><guid isPermaLink="false">{i["guid"]}</guid><title>{i["title"]}</title>'
-        f"<link>{i.get('link', 'https://example.org/' + i['guid'])}</link>"
-        f"<description><![CDATA[{i['description']}]]></description>"
-        f"<pubDate>Mon, 16 Nov 2026 09:00:00 +0000</pubDate></item>"
-        for i in items
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-        f"<title>{title}</title><link>https://example.org/</link><description>t</description>"
-        f"<language>{language}</language>{body}</channel></rss>"
-    )

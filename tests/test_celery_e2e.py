@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,10 @@ from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook
 from werkzeug import Response
 
-from tests.conftest import WEBHOOK_SECRET, feed_xml, wait_for
+from tests.support.cli import process_env
+from tests.support.feeds import feed_xml
+from tests.support.receiver import WEBHOOK_SECRET
+from tests.support.waits import wait_for
 
 ITEMS = [
     {
@@ -60,15 +62,12 @@ def service_env(
             watchlists: [kg]
         """
     )
-    return {
-        **os.environ,
-        "RIGHTSWATCH_CONFIG": str(config),
-        "RIGHTSWATCH_DATABASE_URL": pg_database,
-        "RIGHTSWATCH_BROKER_URL": redis_url,
-        "RIGHTSWATCH_DATA_DIR": str(tmp_path / "data"),
-        "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
-        "CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET,
-    }
+    return process_env(
+        config,
+        str(tmp_path / "data"),
+        RIGHTSWATCH_DATABASE_URL=pg_database,
+        RIGHTSWATCH_BROKER_URL=redis_url,
+    )
 
 
 def rightswatch(*args: str) -> list[str]:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, feed_xml
+from tests.conftest import ROOT
+from tests.support.feeds import feed_xml
 
 # Building the image and the waits below (up to 240 s each) outlast the suite's 300 s per test.
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(1200)]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import WEBHOOK_SECRET
+from tests.support.cli import run_rightswatch
+from tests.support.receiver import WEBHOOK_SECRET
 from worker.config import load_config, parse_duration
 from worker.core.errors import ConfigError
 
@@ -183,13 +183,7 @@ def test_bad_durations(raw: object) -> None:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "worker", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return run_rightswatch(*args, env=env)
 
 
 def test_check_config_cli_reports_and_exits_1(write_config: Callable[..., Path]) -> None:

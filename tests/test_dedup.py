@@ -9,19 +9,17 @@ feeds alerting each subscriber once, naming all three.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from standardwebhooks.webhooks import Webhook
 from werkzeug import Request, Response
 
-from tests.conftest import WEBHOOK_SECRET
-from tests.test_feeds_support import FeedLab, feed_lab, rss
+from tests.support.feedlab import FeedLab
+from tests.support.feeds import rss
+from tests.support.receiver import signed_payloads
 from worker import jobs
 from worker.core import dedup
 from worker.core.dedup import (
@@ -34,16 +32,6 @@ from worker.core.dedup import (
     shingles,
 )
 from worker.db import entries
-from worker.settings import Settings
-
-
-@pytest.fixture
-def lab(
-    pg_database: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
-) -> Iterator[FeedLab]:
-    with feed_lab(pg_database, write_config, make_settings) as feed_lab_:
-        yield feed_lab_
-
 
 # --- reports for the similarity measure ------------------------------------------------
 
@@ -323,17 +311,6 @@ def _serve_three(server: HTTPServer) -> None:
     server.expect_request("/hook", method="POST").respond_with_data("ok")
 
 
-def _webhook_payloads(server: HTTPServer) -> list[dict[str, Any]]:
-    verifier = Webhook(WEBHOOK_SECRET)
-    return [
-        verifier.verify(
-            request.get_data(as_text=True), {k.lower(): v for k, v in request.headers.items()}
-        )
-        for request, _ in server.log
-        if request.path == "/hook"
-    ]
-
-
 def test_one_report_in_three_feeds_is_one_alert_per_subscriber_naming_all_three(
     lab: FeedLab, httpserver: HTTPServer, smtp_server: tuple[str, Any]
 ) -> None:
@@ -346,7 +323,7 @@ def test_one_report_in_three_feeds_is_one_alert_per_subscriber_naming_all_three(
     # Feeds are polled in id order: Bir Duino's copy came first.
     (mail,) = inbox.messages
     assert "Also reported by: Front Line Defenders, Regional digest" in _plain(mail)
-    (payload,) = _webhook_payloads(httpserver)
+    (payload,) = signed_payloads(httpserver, "/hook")
     assert payload["data"]["entry"]["feed"]["title"] == "Bir Duino news"
     assert payload["data"]["also_reported_by"] == ["Front Line Defenders", "Regional digest"]
 

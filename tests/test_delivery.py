@@ -7,127 +7,18 @@ through the same jobs the Celery tasks and the embedded loop run.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
-from pytest_httpserver import HTTPServer
-from sqlalchemy import select
 
-from tests.conftest import feed_xml, free_port
-from tests.test_webhook import Receiver
+from tests.support.clock import Clock
+from tests.support.delivery import ITEMS, deliveries, webhook_config
+from tests.support.network import free_port
+from tests.support.receiver import Receiver
 from worker import jobs
 from worker.db.models import Delivery
 from worker.embedded import EmbeddedService
-from worker.runtime import Runtime
-from worker.settings import Settings
-
-ITEMS = [
-    {
-        "guid": "d1",
-        "title": "Tolekan Ismailova detained",
-        "description": "Police detained Tolekan Ismailova.",
-    },
-    {
-        "guid": "d2",
-        "title": "Hearing postponed",
-        "description": "Azimjan Askarov's case was postponed.",
-    },
-    {
-        "guid": "d3",
-        "title": "Statement",
-        "description": "Bir Duino demands the release of Ismailova.",
-    },
-]
-WATCHLISTS = """\
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    people: [{name: Tolekan Ismailova}, {name: Azimjan Askarov}]
-    keywords: [Bir Duino]
-"""
-
-
-class Clock:
-    """The service's idea of now; tests move it instead of sleeping."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime.now(UTC).replace(microsecond=0))
-
-
-@pytest.fixture
-def feeds(httpserver: HTTPServer) -> Callable[[list[dict[str, str]]], str]:
-    def serve(items: list[dict[str, str]], path: str = "/feed.xml", title: str = "News") -> str:
-        httpserver.expect_request(path).respond_with_data(feed_xml(items, title=title))
-        return httpserver.url_for(path)
-
-    return serve
-
-
-@pytest.fixture
-def make_service(clock: Clock) -> Iterator[Callable[[Settings], EmbeddedService]]:
-    runtimes: list[Runtime] = []
-
-    def make(settings: Settings) -> EmbeddedService:
-        runtime = Runtime(settings, clock=clock)
-        runtimes.append(runtime)
-        service = EmbeddedService(runtime)
-        service.prepare()
-        return service
-
-    yield make
-    for runtime in runtimes:
-        runtime.close()
-
-
-def webhook_config(feed_url: str, hook_url: str, extra: str = "") -> str:
-    return (
-        f"feeds:\n  - id: news\n    title: News\n    url: {feed_url}\n{WATCHLISTS}"
-        f"subscribers:\n  - id: tracker\n    webhook: {hook_url}\n"
-        f"    secret_env: CASE_TRACKER_WEBHOOK_SECRET\n    watchlists: [kg]\n{extra}"
-    )
-
-
-def deliveries(service: EmbeddedService) -> list[Delivery]:
-    with service.runtime.sessions() as session:
-        return list(session.scalars(select(Delivery).order_by(Delivery.created_at, Delivery.id)))
-
-
-@pytest.fixture
-def hook_service(
-    feeds: Callable[..., str],
-    receiver: Receiver,
-    pg_database: str,
-    write_config: Callable[..., Path],
-    make_settings: Callable[..., Settings],
-    make_service: Callable[[Settings], EmbeddedService],
-) -> Callable[..., EmbeddedService]:
-    def make(
-        items: list[dict[str, str]] = ITEMS[:1], hook_url: str | None = None, **env: str
-    ) -> EmbeddedService:
-        config = write_config(webhook_config(feeds(items), hook_url or receiver.url()))
-        return make_service(make_settings(config, RIGHTSWATCH_DATABASE_URL=pg_database, **env))
-
-    return make
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
 
 
 def test_three_500s_then_200_delivers_once_with_one_webhook_id(
@@ -236,23 +127,17 @@ def test_retry_after_is_honoured(
 def test_one_slow_receiver_does_not_hold_up_the_others(
     feeds: Callable[..., str],
     receiver: Receiver,
-    pg_database: str,
-    write_config: Callable[..., Path],
-    make_settings: Callable[..., Settings],
-    make_service: Callable[[Settings], EmbeddedService],
+    service_on: Callable[..., EmbeddedService],
     clock: Clock,
 ) -> None:
     """Limit 1 per destination: a second alert to the slow host waits; another host does not."""
     fast = Receiver().start()
-    config = write_config(
+    service = service_on(
         webhook_config(feeds(ITEMS[:2]), receiver.url())
         + f"  - id: other\n    webhook: {fast.url()}\n"
-        "    secret_env: CASE_TRACKER_WEBHOOK_SECRET\n    watchlists: [kg]\n"
+        "    secret_env: CASE_TRACKER_WEBHOOK_SECRET\n    watchlists: [kg]\n",
+        RIGHTSWATCH_DELIVERY_CONCURRENCY="1",
     )
-    settings = make_settings(
-        config, RIGHTSWATCH_DATABASE_URL=pg_database, RIGHTSWATCH_DELIVERY_CONCURRENCY="1"
-    )
-    service = make_service(settings)
     # Two alerts for each of the two subscribers; nothing has been sent yet.
     outcome = jobs.poll(service.runtime, "news")
     assert len(outcome.delivery_ids) == 4

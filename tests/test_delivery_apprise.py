@@ -1,6 +1,5 @@
 """The Apprise channel (Signal, Matrix, ntfy…) on the same outbox, via its json:// scheme."""
 
-# ruff: noqa: F811 (fixtures are imported from tests.test_delivery)
 from __future__ import annotations
 
 import json
@@ -9,18 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_delivery import (  # noqa: F401 (fixtures)
-    ITEMS,
-    Clock,
-    clock,
-    deliveries,
-    feeds,
-    make_service,
-    receiver,
-)
-from tests.test_webhook import Receiver
+from tests.support.clock import Clock
+from tests.support.delivery import ITEMS, deliveries
+from tests.support.receiver import Receiver
 from worker.embedded import EmbeddedService
-from worker.settings import Settings
 
 pytest.importorskip("apprise")
 
@@ -28,22 +19,17 @@ pytest.importorskip("apprise")
 def test_apprise_alerts_are_retried_then_sent(
     feeds: Callable[..., str],
     receiver: Receiver,
-    pg_database: str,
-    write_config: Callable[..., Path],
-    make_settings: Callable[..., Settings],
-    make_service: Callable[[Settings], EmbeddedService],
+    service_on: Callable[..., EmbeddedService],
     clock: Clock,
 ) -> None:
-    config = write_config(
+    service = service_on(
         f"feeds:\n  - id: news\n    title: News\n    url: {feeds(ITEMS[:1])}\n"
         "watchlists:\n  - id: kg\n    title: Kyrgyzstan defenders\n"
         "    people: [{name: Tolekan Ismailova}]\n"
         "subscribers:\n  - id: signal-group\n"
         f'    apprise: "json://127.0.0.1:{receiver.port}/${{NOTIFY_TOKEN}}"\n'
-        "    watchlists: [kg]\n"
-    )
-    service = make_service(
-        make_settings(config, RIGHTSWATCH_DATABASE_URL=pg_database, NOTIFY_TOKEN="t0ken")
+        "    watchlists: [kg]\n",
+        NOTIFY_TOKEN="t0ken",
     )
     receiver.respond(500, b"down")
     service.run_once()

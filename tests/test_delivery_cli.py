@@ -1,36 +1,21 @@
 """`rightswatch deliveries`: list the outbox, put dead deliveries back."""
 
-# ruff: noqa: F811 (fixtures are imported from tests.test_delivery)
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 
-from tests.test_delivery import (  # noqa: F401 (fixtures)
-    ITEMS,
-    Clock,
-    clock,
-    deliveries,
-    feeds,
-    hook_service,
-    make_service,
-    receiver,
-)
-from tests.test_webhook import Receiver
+from tests.support.cli import run_rightswatch
+from tests.support.clock import Clock
+from tests.support.delivery import ITEMS, deliveries
+from tests.support.receiver import Receiver
 from worker.embedded import EmbeddedService
 
 
 def rightswatch(service: EmbeddedService, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **service.runtime.settings.environ}
-    return subprocess.run(
-        [sys.executable, "-m", "worker", "deliveries", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_rightswatch("deliveries", *args, env=env, timeout=60)
 
 
 def test_list_and_retry_dead_deliveries(
@@ -62,11 +47,11 @@ def test_list_and_retry_dead_deliveries(
     assert again.returncode == 1 and again.stderr == f"{rows[0].id}: not dead (status pending)\n"
     assert rightswatch(service, "retry").returncode == 2
 
-    clock.advance(minutes=1)  # the command used the real time; the service runs on ours
+    clock.catch_up()  # the command used the real time; the service runs on ours
     assert service.run_once().alerts_sent == 1
     rest = rightswatch(service, "retry", "--dead")
     assert rest.returncode == 0 and rest.stdout.splitlines()[-1].startswith("2 deliveries put back")
-    clock.advance(minutes=1)
+    clock.catch_up()
     receiver.respond(503)
     summary = service.run_once()
     assert (summary.alerts_sent, summary.alerts_failed) == (1, 1)

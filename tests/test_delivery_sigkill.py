@@ -21,8 +21,10 @@ import sqlalchemy as sa
 from celery import Celery
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import WEBHOOK_SECRET, feed_xml, wait_for
-from tests.test_webhook import Receiver
+from tests.support.cli import process_env
+from tests.support.feeds import feed_xml
+from tests.support.receiver import Receiver
+from tests.support.waits import wait_for
 
 ITEMS = [
     {
@@ -63,17 +65,14 @@ def env(
             watchlists: [kg]
         """
     )
-    return {
-        **os.environ,
-        "RIGHTSWATCH_CONFIG": str(config),
-        "RIGHTSWATCH_DATABASE_URL": pg_database,
-        "RIGHTSWATCH_BROKER_URL": redis_url,
-        "RIGHTSWATCH_DATA_DIR": str(tmp_path / "data"),
-        "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
-        "RIGHTSWATCH_DELIVERY_LEASE": "3",
-        "RIGHTSWATCH_BEAT_INTERVAL": "1",
-        "CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET,
-    }
+    return process_env(
+        config,
+        str(tmp_path / "data"),
+        RIGHTSWATCH_DATABASE_URL=pg_database,
+        RIGHTSWATCH_BROKER_URL=redis_url,
+        RIGHTSWATCH_DELIVERY_LEASE="3",
+        RIGHTSWATCH_BEAT_INTERVAL="1",
+    )
 
 
 def test_sigkill_between_send_and_record_repeats_at_most_once(

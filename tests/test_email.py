@@ -19,8 +19,10 @@ from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
-from tests.conftest import feed_xml, free_port
-from tests.test_delivery import Clock, deliveries
+from tests.support.clock import Clock
+from tests.support.delivery import deliveries
+from tests.support.feeds import feed_xml
+from tests.support.network import free_port
 from worker.db.models import Subscriber
 from worker.embedded import EmbeddedService
 from worker.runtime import Runtime

@@ -26,7 +26,9 @@ import redis
 from werkzeug import Request, Response
 from werkzeug.serving import make_server
 
-from tests.conftest import WEBHOOK_SECRET, feed_xml, free_port
+from tests.support.feeds import feed_xml
+from tests.support.network import free_port
+from tests.support.receiver import WEBHOOK_SECRET
 
 FEEDS = 200
 INTERVAL = 15.0

@@ -7,9 +7,7 @@ the clock is the only thing faked.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,26 +15,18 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from standardwebhooks.webhooks import Webhook
 
-from tests.conftest import WEBHOOK_SECRET
-from tests.test_feeds_support import FeedLab, feed_lab, rss
+from tests.support.cli import run_rightswatch
+from tests.support.feedlab import FeedLab
+from tests.support.feeds import rss
+from tests.support.receiver import signed_payloads
 from worker import jobs
 from worker.config import load_config
 from worker.core.errors import ConfigError
 from worker.core.feed_health import FeedState, assess, operator_event, stale_after
-from worker.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ITEMS = [{"guid": "h1", "title": "Report", "description": "Bir Duino report."}]
-
-
-@pytest.fixture
-def lab(
-    pg_database: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
-) -> Iterator[FeedLab]:
-    with feed_lab(pg_database, write_config, make_settings) as feed_lab_:
-        yield feed_lab_
 
 
 def _config(server: HTTPServer, defaults: str = "", feed: str = "") -> str:
@@ -57,17 +47,6 @@ def _serve(server: HTTPServer, status: int, body: str = "") -> None:
 
 def _subjects(mails: list[EmailMessage]) -> list[str]:
     return [str(m["Subject"]) for m in mails]
-
-
-def _hooks(server: HTTPServer) -> list[dict[str, Any]]:
-    verifier = Webhook(WEBHOOK_SECRET)
-    return [
-        verifier.verify(
-            request.get_data(as_text=True), {k.lower(): v for k, v in request.headers.items()}
-        )
-        for request, _ in server.log
-        if request.path == "/ops"
-    ]
 
 
 def test_failing_feed_tells_operators_once_per_episode_and_when_it_recovers(
@@ -95,7 +74,7 @@ def test_failing_feed_tells_operators_once_per_episode_and_when_it_recovers(
         lab.advance(timedelta(hours=1))
         lab.run_once()
     assert len(inbox.messages) == 3 and "is failing" in _subjects(inbox.messages)[2]
-    hooks = _hooks(httpserver)
+    hooks = signed_payloads(httpserver, "/ops")
     assert [h["data"]["event"] for h in hooks] == ["failing", "recovered", "failing"]
     assert hooks[0]["type"] == "feed.health"
     assert hooks[0]["data"]["feed"]["id"] == "news"
@@ -280,13 +259,8 @@ def test_the_feeds_command_shows_each_feed_health(lab: FeedLab, httpserver: HTTP
     for name in ("ok", "broken", "broken", "gone"):
         lab.poll(name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RIGHTSWATCH_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "worker", "feeds", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env={**env, "RIGHTSWATCH_DATABASE_URL": lab.database_url},
-        cwd=ROOT,
-        timeout=120,
+    result = run_rightswatch(
+        "feeds", "--config", str(config), env={**env, "RIGHTSWATCH_DATABASE_URL": lab.database_url}
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

@@ -13,17 +13,17 @@ import itertools
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 from werkzeug import Request, Response
 
-from tests.test_feeds_support import START, FeedLab, feed_lab, rss
+from tests.support.feedlab import START, FeedLab
+from tests.support.feeds import rss
 from worker.core.errors import FetchError
 from worker.core.types import PollOutcome
 from worker.db.models import Entry
@@ -32,21 +32,13 @@ from worker.ingest.host_gate import LocalHostGate, RedisHostGate, host_key
 from worker.ingest.http import fresh_for_seconds, retry_after_seconds
 from worker.ingest.pipeline import ingest_feed
 from worker.ingest.policy import PollPolicy
-from worker.settings import Settings, load_settings
+from worker.settings import load_settings
 
 ITEMS = [
     {"guid": "a1", "title": "Bir Duino statement", "description": "Bir Duino calls for release."},
     {"guid": "a2", "title": "Weather", "description": "Sunny in Bishkek."},
 ]
 FAST = "defaults:\n  host_delay: 0\n"
-
-
-@pytest.fixture
-def lab(
-    pg_database: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
-) -> Iterator[FeedLab]:
-    with feed_lab(pg_database, write_config, make_settings) as feed_lab_:
-        yield feed_lab_
 
 
 def one_feed(url: str, extra: str = "", defaults: str = FAST) -> str:
@@ -193,7 +185,7 @@ def test_slow_servers_hit_the_timeouts(lab: FeedLab, httpserver: HTTPServer) -> 
     def dripping(_: Request) -> Response:
         def body() -> Iterator[bytes]:
             yield b'<?xml version="1.0"?><rss version="2.0"><channel>'
-            for _ in range(40):
+            for _ in range(150):  # 30 s in all, far beyond the 2 s download cap
                 time.sleep(0.2)
                 yield b" "
 
@@ -209,7 +201,9 @@ def test_slow_servers_hit_the_timeouts(lab: FeedLab, httpserver: HTTPServer) -> 
     started = time.monotonic()
     assert lab.poll("drip").error == "download took longer than 2s"
     assert lab.poll("silent").error == "timed out after 1s waiting for data"
-    assert time.monotonic() - started < 8
+    assert (
+        time.monotonic() - started < 20
+    )  # cut off, not read to the end (a loaded CI host is slow)
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])

@@ -18,22 +18,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.test_feeds_support import FeedLab, feed_lab
-from worker.settings import Settings
+from tests.support.feedlab import FeedLab
 
 CORPUS = Path(__file__).resolve().parent / "data" / "feeds"
 WATCH = (
     "watchlists:\n  - id: ngo\n    title: NGOs\n    keywords: [Bir Duino]\n"
     "subscribers:\n  - id: s\n    console: true\n    watchlists: [ngo]\n"
 )
-
-
-@pytest.fixture
-def lab(
-    pg_database: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
-) -> Iterator[FeedLab]:
-    with feed_lab(pg_database, write_config, make_settings) as feed_lab_:
-        yield feed_lab_
 
 
 # file → (content type, what the feed records, entries kept, of which match "Bir Duino")

@@ -8,30 +8,19 @@ from __future__ import annotations
 
 import base64
 import itertools
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dkim
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.test_feeds_support import FeedLab, feed_lab
-from worker.settings import Settings
+from tests.support.feedlab import FeedLab
 
 GONE_FEED = "defaults:\n  host_delay: 0\nfeeds:\n  - id: news\n    url: {feed}\n"
-
-
-@pytest.fixture
-def lab(
-    pg_database: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
-) -> Iterator[FeedLab]:
-    with feed_lab(pg_database, write_config, make_settings) as feed_lab_:
-        yield feed_lab_
 
 
 def test_the_operator_webhook_is_capped_identified_and_told_when_to_come_back(

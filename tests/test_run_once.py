@@ -21,7 +21,9 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 from werkzeug import Request, Response
 
-from tests.conftest import WEBHOOK_SECRET, feed_xml
+from tests.support.feeds import feed_xml
+from tests.support.receiver import WEBHOOK_SECRET
+from tests.support.scenario import DESK, case_tracker, watch_config
 from worker.db.models import Delivery, Entry, Feed, Match
 from worker.db.session import make_engine, make_session_factory
 from worker.embedded import EmbeddedService
@@ -42,27 +44,13 @@ ITEMS = [
     {"guid": "n3", "title": "Weather", "description": "Askarovich street is sunny."},
 ]
 
-CONFIG = """\
-feeds:
-  - id: news
-    title: Test news
-    url: {feed_url}
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    people:
-      - name: Azimjan Askarov
-        aliases: [Азимжан Аскаров]
-    keywords: [Bir Duino]
-subscribers:
-  - id: desk
-    email: desk@example.org
-    watchlists: [kg]
-  - id: case-tracker
-    webhook: {webhook_url}
-    secret_env: CASE_TRACKER_WEBHOOK_SECRET
-    watchlists: [kg]
-"""
+CONFIG = watch_config(
+    "{feed_url}",
+    feed_title="Test news",
+    aliases=True,
+    keywords=True,
+    subscribers=DESK + case_tracker("{webhook_url}"),
+)
 
 
 def run_once(settings: Settings) -> str:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import WebhookVerificationError
 
-from tests.conftest import WEBHOOK_SECRET, free_port
+from tests.support.network import free_port
+from tests.support.receiver import WEBHOOK_SECRET, Receiver
 from worker.core.errors import DeliveryError, UnsafeDestinationError
 from worker.core.http_headers import retry_after_seconds
 from worker.core.types import Alert, AlertTerm, Digest
@@ -25,81 +22,6 @@ from worker.notify.webhook import WebhookNotifier
 from worker.settings import Settings, load_settings
 
 NEW_SECRET = "whsec_dGhpcyBpcyB0aGUgbmV3IHNlY3JldCBrZXkh"
-
-
-class Receiver:
-    """A webhook receiver we control: scripted statuses, optional delay, every request kept."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, str], bytes]] = []
-        self.script: list[tuple[int, dict[str, str], bytes]] = []
-        self.delay = 0.0
-        self.arrived = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-
-    def respond(self, status: int, body: bytes = b"", **headers: str) -> None:
-        self.script.append((status, headers, body))
-
-    def start(self, port: int = 0) -> Receiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length)
-                receiver.requests.append((self.path, dict(self.headers.items()), body))
-                receiver.arrived.set()
-                if receiver.delay:
-                    time.sleep(receiver.delay)
-                status, headers, reply = (
-                    receiver.script.pop(0) if receiver.script else (200, {}, b"ok")
-                )
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name.replace("_", "-"), value)
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                with contextlib.suppress(OSError):
-                    self.wfile.write(reply)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
-
-    def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def ids(self) -> list[str]:
-        return [headers["webhook-id"] for _, headers, _ in self.requests]
-
-    def verified(self, secret: str = WEBHOOK_SECRET) -> list[dict[str, Any]]:
-        verifier = Webhook(secret)
-        return [
-            verifier.verify(body, {k.lower(): v for k, v in headers.items()})
-            for _, headers, body in self.requests
-        ]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
 
 
 def settings(allow_private: bool = True) -> Settings:

@@ -23,7 +23,7 @@ from hypothesis.errors import Unsatisfiable
 from pytest_httpserver import HTTPServer
 from schemathesis import GenerationMode, checks
 
-from tests.api.conftest import API_TOKEN, CONFIG, SECRET_KEY
+from tests.support.api import API_TOKEN, CONFIG, SECRET_KEY
 from worker.api import service
 from worker.api.app import create_app
 from worker.api.schemas import SubscriptionCreate

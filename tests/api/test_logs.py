@@ -11,9 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.conftest import Stack, wait_for
-from tests.api.test_safety import confirm_link
-from tests.api.test_subscribe_e2e import text_of
+from tests.support.api import Stack, confirm_link, text_of
+from tests.support.waits import wait_for
 from worker import logs
 
 

@@ -19,8 +19,12 @@ from celery import Celery
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 
-from tests.api.conftest import API_TOKEN, SECRET_KEY, wait_for
-from tests.conftest import WEBHOOK_SECRET, feed_xml, free_port
+from tests.support.api import API_TOKEN, SECRET_KEY
+from tests.support.cli import run_rightswatch
+from tests.support.feeds import feed_xml
+from tests.support.network import free_port
+from tests.support.receiver import WEBHOOK_SECRET
+from tests.support.waits import wait_for
 
 CONFIG = """\
 feeds:
@@ -144,13 +148,7 @@ def test_rightswatch_api_refuses_a_bad_config_in_one_line(
 ) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("watchlists:\n  - id: x\n    title: X\n    public: maybe\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "worker", "api", "--config", str(bad)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_rightswatch("api", "--config", str(bad), env=env, timeout=60)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(f"{bad}:4: watchlists[0].public:")

@@ -8,28 +8,16 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import redis
 from sqlalchemy import select, text
 
-from tests.api.conftest import API_TOKEN, SECRET_KEY, Stack, wait_for
-from tests.api.test_subscribe_e2e import text_of
+from tests.support.api import API_TOKEN, SECRET_KEY, Stack, confirm_link, subscribe, text_of
+from tests.support.waits import wait_for
 from worker.db.models import RateLimit, Subscriber
 from worker.security.tokens import unsubscribe_token
-
-
-def confirm_link(stack: Stack, address: str) -> str:
-    mails = wait_for(lambda: stack.mails_to(address))
-    assert mails, f"no confirmation e-mail to {address}"
-    link = re.search(r"http://\S+/confirm/\S+", text_of(mails[-1]))
-    assert link is not None
-    return link.group(0).removeprefix(stack.url)
-
-
-def subscribe(stack: Stack, address: str, **extra: object) -> int:
-    body = {"email": address, "watchlists": ["kg"], **extra}
-    return stack.api.post("/subscriptions", json=body).status_code
 
 
 def comparable(response: object) -> tuple[int, str, list[tuple[str, str]]]:
@@ -380,7 +368,14 @@ def test_operator_endpoints_need_the_operator_token(
     assert stack.api.get("/metrics").status_code == 401
     assert subscribe(stack, "listed@example.org") == 202
     wait_for(lambda: stack.mails_to("listed@example.org"))
-    listed = stack.api.get("/operator/subscribers?managed_by=api", headers=stack.operator()).json()
+
+    def listing() -> dict[str, Any]:
+        url = "/operator/subscribers?managed_by=api"
+        return dict(stack.api.get(url, headers=stack.operator()).json())
+
+    # The mail arrives a moment before the worker records its delivery as sent.
+    wait_for(lambda: listing()["subscribers"][0]["deliveries"] == {"sent": 1})
+    listed = listing()
     assert listed["total"] == 1
     (row,) = listed["subscribers"]
     assert row["address"] == "listed@example.org" and row["status"] == "pending"

@@ -8,20 +8,14 @@ and a webhook: create → verification ping → signed alert. /metrics moves mea
 from __future__ import annotations
 
 import re
-from email.message import EmailMessage
 
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
-from tests.api.conftest import Stack, wait_for
+from tests.support.api import Stack, text_of
+from tests.support.waits import wait_for
 from worker.db.models import Delivery, Subscriber, Subscription
-
-
-def text_of(mail: EmailMessage, subtype: str = "plain") -> str:
-    part = mail.get_body((subtype,))
-    assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
 
 
 def scrape(stack: Stack) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -10,17 +10,14 @@ against PostgreSQL, and its alerts are delivered to an outbox folder.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
-import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.test_feeds_support import FeedLab, feed_lab
-from worker.settings import Settings
+from tests.support.feedlab import FeedLab
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "feeds"
 HTML = "text/html; charset=utf-8"
@@ -34,14 +31,6 @@ def watch(outbox: Path) -> str:
     )
 
 
-@pytest.fixture
-def lab(
-    pg_database: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
-) -> Iterator[FeedLab]:
-    with feed_lab(pg_database, write_config, make_settings) as feed_lab_:
-        yield feed_lab_
-
-
 def alerts(outbox: Path) -> list[str]:
     """The text of each alert written to the outbox folder."""
     texts = []
@@ -51,6 +40,13 @@ def alerts(outbox: Path) -> list[str]:
         assert part is not None
         texts.append(part.get_content())
     return texts
+
+
+CHANNEL_PAGES: dict[str | None, str] = {
+    None: "telegram_channel.html",
+    "120": "telegram_channel_before_120.html",
+    "115": "telegram_channel_before_115.html",
+}
 
 
 class Channel:
@@ -76,14 +72,7 @@ class Channel:
 def test_telegram_channel_backfill_then_only_new_posts(
     lab: FeedLab, httpserver: HTTPServer, tmp_path: Path
 ) -> None:
-    channel = Channel(
-        httpserver,
-        {
-            None: "telegram_channel.html",
-            "120": "telegram_channel_before_120.html",
-            "115": "telegram_channel_before_115.html",
-        },
-    )
+    channel = Channel(httpserver, CHANNEL_PAGES)
     lab.configure(
         "defaults:\n  host_delay: 0\nfeeds:\n  - id: kg-tg\n    type: telegram\n"
         f"    url: {httpserver.url_for('/s/defenders_kg')}\n    telegram_backfill: 8\n"
@@ -132,14 +121,7 @@ def test_telegram_channel_backfill_then_only_new_posts(
 def test_telegram_first_poll_reads_back_to_the_channel_start(
     lab: FeedLab, httpserver: HTTPServer, tmp_path: Path
 ) -> None:
-    channel = Channel(
-        httpserver,
-        {
-            None: "telegram_channel.html",
-            "120": "telegram_channel_before_120.html",
-            "115": "telegram_channel_before_115.html",
-        },
-    )
+    channel = Channel(httpserver, CHANNEL_PAGES)
     lab.configure(
         "defaults:\n  host_delay: 0\nfeeds:\n  - id: kg-tg\n    type: telegram\n"
         f"    url: {httpserver.url_for('/s/defenders_kg')}\n" + watch(tmp_path / "out")

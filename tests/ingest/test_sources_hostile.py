@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.test_feeds_support import FeedLab, feed_lab
-from worker.settings import Settings
+from tests.support.feedlab import FeedLab
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "feeds"
 CAP = 2_000_000
@@ -45,14 +44,6 @@ CONTENT_TYPES = {
     "json": "application/json",
     "rss": "text/html",
 }
-
-
-@pytest.fixture
-def lab(
-    pg_database: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
-) -> Iterator[FeedLab]:
-    with feed_lab(pg_database, write_config, make_settings) as feed_lab_:
-        yield feed_lab_
 
 
 def _one_post() -> str:

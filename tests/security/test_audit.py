@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,27 +11,18 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from tests.api.conftest import Stack, make_stack, stack  # noqa: F401 (fixtures)
-from tests.api.test_safety import subscribe
-from tests.conftest import ROOT
+from tests.support.api import Stack, subscribe
+from tests.support.cli import run_rightswatch
 from worker.db.models import AuditEntry
 from worker.db.session import make_engine, upgrade
 from worker.security.crypto import new_key
 
 
 def _rightswatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "worker", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_rightswatch(*args, env={**os.environ, **env})
 
 
-def test_operator_actions_are_recorded_by_id(stack: Stack) -> None:  # noqa: F811
+def test_operator_actions_are_recorded_by_id(stack: Stack) -> None:
     assert subscribe(stack, "listed@example.org") == 202
     listed = stack.api.get("/operator/subscribers?managed_by=api", headers=stack.operator()).json()
     (row,) = listed["subscribers"]

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import feed_xml
+from tests.support.feeds import feed_xml
 from worker.core.errors import ConfigError
 from worker.embedded import EmbeddedService
 from worker.runtime import Runtime

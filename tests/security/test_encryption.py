@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,10 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT, WEBHOOK_SECRET, feed_xml
+from tests.support.cli import run_rightswatch
+from tests.support.feeds import feed_xml
+from tests.support.receiver import WEBHOOK_SECRET
+from tests.support.scenario import case_tracker, subscriber, watch_config
 from worker.db.models import Match, Subscriber
 from worker.embedded import EmbeddedService
 from worker.runtime import Runtime
@@ -31,25 +33,12 @@ ITEMS = [
     },
     {"guid": "n2", "title": "Аскаров Азимжан", "description": "Bir Duino called on deputies."},
 ]
-CONFIG = """\
-feeds:
-  - id: news
-    url: {feed_url}
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    people:
-      - name: Azimjan Askarov
-        aliases: [Азимжан Аскаров]
-subscribers:
-  - id: desk
-    email: desk.officer@example.org
-    watchlists: [kg]
-  - id: case-tracker
-    webhook: {webhook_url}
-    secret_env: CASE_TRACKER_WEBHOOK_SECRET
-    watchlists: [kg]
-"""
+CONFIG = watch_config(
+    "{feed_url}",
+    aliases=True,
+    subscribers=subscriber("desk", email="desk.officer@example.org")
+    + case_tracker("{webhook_url}"),
+)
 SENSITIVE = (
     "desk.officer",
     "api.person",
@@ -200,15 +189,7 @@ def test_the_sqlite_file_names_nobody_and_rotate_key_moves_everything(
 
     first, second = new_key(), new_key()
     env = {**os.environ, **plain.environ, "RIGHTSWATCH_ENCRYPTION_KEY": first}
-    done = subprocess.run(
-        [sys.executable, "-m", "worker", "rotate-key"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_rightswatch("rotate-key", env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("re-encrypted ")
     with_first = make_settings(
@@ -220,15 +201,7 @@ def test_the_sqlite_file_names_nobody_and_rotate_key_moves_everything(
         assert secret not in _files(data), secret
 
     env |= {"RIGHTSWATCH_ENCRYPTION_KEY": second, "RIGHTSWATCH_ENCRYPTION_OLD_KEYS": first}
-    done = subprocess.run(
-        [sys.executable, "-m", "worker", "rotate-key"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_rightswatch("rotate-key", env=env)
     assert done.returncode == 0, done.stderr
     with_second = make_settings(
         config, RIGHTSWATCH_SMTP_URL=smtp_url, RIGHTSWATCH_ENCRYPTION_KEY=second

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import ROOT, WEBHOOK_SECRET, feed_xml
+from tests.support.cli import process_env, run_rightswatch
+from tests.support.feeds import feed_xml
+from tests.support.receiver import WEBHOOK_SECRET
+from tests.support.scenario import case_tracker, subscriber, watch_config
 
 ITEMS = [
     {
@@ -22,26 +22,13 @@ ITEMS = [
     {"guid": "n2", "title": "Азимжан Аскаров", "description": "Bir Duino called on deputies."},
 ]
 
-CONFIG = """\
-feeds:
-  - id: news
-    url: {feed_url}
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    people:
-      - name: Azimjan Askarov
-        aliases: [Азимжан Аскаров]
-    keywords: [Bir Duino]
-subscribers:
-  - id: desk
-    email: desk.officer@example.org
-    watchlists: [kg]
-  - id: case-tracker
-    webhook: {webhook_url}
-    secret_env: CASE_TRACKER_WEBHOOK_SECRET
-    watchlists: [kg]
-"""
+CONFIG = watch_config(
+    "{feed_url}",
+    aliases=True,
+    keywords=True,
+    subscribers=subscriber("desk", email="desk.officer@example.org")
+    + case_tracker("{webhook_url}"),
+)
 
 
 def test_info_log_of_a_full_run_names_nobody(
@@ -58,25 +45,14 @@ def test_info_log_of_a_full_run_names_nobody(
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     hook = httpserver.url_for("/hook").replace("http://", "http://tracker:hunter2pass@")
     config = write_config(CONFIG.format(feed_url=httpserver.url_for("/feed.xml"), webhook_url=hook))
-    env = {
-        **os.environ,
-        "RIGHTSWATCH_CONFIG": str(config),
-        "RIGHTSWATCH_DATA_DIR": str(tmp_path / "data"),
-        "RIGHTSWATCH_DATABASE_URL": pg_database,
-        "RIGHTSWATCH_SMTP_URL": smtp_url,
-        "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
-        "RIGHTSWATCH_LOG_LEVEL": "INFO",
-        "CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "worker", "run", "--once"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    env = process_env(
+        config,
+        str(tmp_path / "data"),
+        RIGHTSWATCH_DATABASE_URL=pg_database,
+        RIGHTSWATCH_SMTP_URL=smtp_url,
+        RIGHTSWATCH_LOG_LEVEL="INFO",
     )
+    done = run_rightswatch("run", "--once", env=env)
     assert done.returncode == 0, done.stderr
     assert "alerts: 4 sent" in done.stdout, done.stdout + done.stderr
     assert len(inbox.messages) == 2

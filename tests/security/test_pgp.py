@@ -20,7 +20,8 @@ from pgpy.constants import (
 )
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import feed_xml
+from tests.support.feeds import feed_xml
+from tests.support.scenario import subscriber, watch_config
 from worker.config import load_config
 from worker.core.errors import ConfigError
 from worker.embedded import EmbeddedService
@@ -35,22 +36,12 @@ ITEMS = [
         "description": "Friends of Azimjan Askarov gathered.",
     }
 ]
-CONFIG = """\
-feeds:
-  - id: news
-    url: {feed_url}
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    people:
-      - name: Azimjan Askarov
-subscribers:
-  - id: desk
-    email: desk@example.org
-    pgp_key: keys/desk.asc
-    security_phrase: {phrase}
-    watchlists: [kg]
-"""
+CONFIG = watch_config(
+    "{feed_url}",
+    subscribers=subscriber(
+        "desk", email="desk@example.org", pgp_key="keys/desk.asc", security_phrase="{phrase}"
+    ),
+)
 
 
 def _gnupg_style_key() -> Any:

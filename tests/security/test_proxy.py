@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +12,9 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import ROOT, feed_xml
 from tests.security.proxies import FAKE_HOST, http_proxy, socks5_proxy
+from tests.support.cli import run_rightswatch
+from tests.support.feeds import feed_xml
 from worker.cli import cli
 from worker.config import NEUTRAL_USER_AGENT
 from worker.embedded import EmbeddedService
@@ -153,14 +152,11 @@ def test_require_proxy_makes_a_feed_without_one_a_config_error(
             url: https://example.org/b.xml
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "worker", "check-config", str(config)],
-        cwd=ROOT,
+    done = run_rightswatch(
+        "check-config",
+        str(config),
         env={**os.environ, "RIGHTSWATCH_DATA_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
     )
     assert done.returncode == 1
     assert (
@@ -216,12 +212,9 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def test_https_feeds_run_tls_inside_the_socks_tunnel(
-    write_config: Callable[..., Path],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def tls_feed_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HTTPServer]:
+    """The watched site over HTTPS, with a certificate this process trusts."""
     import ssl
 
     cert, key = _self_signed(tmp_path)
@@ -230,63 +223,53 @@ def test_https_feeds_run_tls_inside_the_socks_tunnel(
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
     server.start()
-    try:
-        _feed_server(server)
-        with socks5_proxy() as (address, seen):
-            config = write_config(
-                f"""\
-                fetch:
-                  proxy: socks5h://{address}
-                  require_proxy: true
-                feeds:
-                  - id: watched
-                    url: https://{FAKE_HOST}:{server.port}/feed.xml
-                """
-            )
-            assert _poll(make_settings(config)).startswith(
-                "feeds: 1 polled, 0 failed | entries: 1 new"
-            )
-        assert seen.requests == [f"{FAKE_HOST}:{server.port}"] * 2
-        assert seen.address_types == [3, 3]
-        assert [r.path for r in _feed_requests(server)] == ["/feed.xml", "/moved.xml"]
-    finally:
-        server.clear()
-        server.stop()
+    _feed_server(server)
+    yield server
+    server.clear()
+    server.stop()
+
+
+def test_https_feeds_run_tls_inside_the_socks_tunnel(
+    write_config: Callable[..., Path],
+    make_settings: Callable[..., Settings],
+    tls_feed_server: HTTPServer,
+) -> None:
+    server = tls_feed_server
+    with socks5_proxy() as (address, seen):
+        config = write_config(
+            f"""\
+            fetch:
+              proxy: socks5h://{address}
+              require_proxy: true
+            feeds:
+              - id: watched
+                url: https://{FAKE_HOST}:{server.port}/feed.xml
+            """
+        )
+        assert _poll(make_settings(config)).startswith("feeds: 1 polled, 0 failed | entries: 1 new")
+    assert seen.requests == [f"{FAKE_HOST}:{server.port}"] * 2
+    assert seen.address_types == [3, 3]
+    assert [r.path for r in _feed_requests(server)] == ["/feed.xml", "/moved.xml"]
 
 
 def test_https_feeds_are_tunnelled_through_an_http_proxy_with_connect(
     write_config: Callable[..., Path],
     make_settings: Callable[..., Settings],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    tls_feed_server: HTTPServer,
 ) -> None:
-    import ssl
-
-    cert, key = _self_signed(tmp_path)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
-    server.start()
-    try:
-        _feed_server(server)
-        with http_proxy() as (proxy_url, seen):
-            config = write_config(
-                f"""\
-                feeds:
-                  - id: watched
-                    url: https://{FAKE_HOST}:{server.port}/feed.xml
-                    proxy: {proxy_url.replace("http://", "http://op:s3cret@")}
-                """
-            )
-            assert _poll(make_settings(config)).startswith(
-                "feeds: 1 polled, 0 failed | entries: 1 new"
-            )
-        assert seen.requests == [f"CONNECT {FAKE_HOST}:{server.port}"] * 2
-        assert all(h["Proxy-Authorization"] == "Basic b3A6czNjcmV0" for h in seen.headers)
-    finally:
-        server.clear()
-        server.stop()
+    server = tls_feed_server
+    with http_proxy() as (proxy_url, seen):
+        config = write_config(
+            f"""\
+            feeds:
+              - id: watched
+                url: https://{FAKE_HOST}:{server.port}/feed.xml
+                proxy: {proxy_url.replace("http://", "http://op:s3cret@")}
+            """
+        )
+        assert _poll(make_settings(config)).startswith("feeds: 1 polled, 0 failed | entries: 1 new")
+    assert seen.requests == [f"CONNECT {FAKE_HOST}:{server.port}"] * 2
+    assert all(h["Proxy-Authorization"] == "Basic b3A6czNjcmV0" for h in seen.headers)
 
 
 def test_the_match_command_fetches_a_url_through_the_configured_proxy(

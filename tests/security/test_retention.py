@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +11,9 @@ from typing import Any
 from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select, update
 
-from tests.conftest import ROOT, feed_xml
+from tests.support.cli import run_rightswatch
+from tests.support.feeds import feed_xml
+from tests.support.scenario import watch_config
 from worker import jobs
 from worker.config import RetentionConfig
 from worker.db.models import Delivery, Entry, Match
@@ -28,25 +28,10 @@ ITEMS = [
     {"guid": "other", "title": "Weather", "description": "Sunny."},
 ]
 
-CONFIG = """\
-retention:
-  entries: 90d
-  matches: 60d
-  deliveries: 30d
-  fetch_history: 30d
-feeds:
-  - id: news
-    url: {feed_url}
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    people:
-      - name: Azimjan Askarov
-subscribers:
-  - id: desk
-    email: desk@example.org
-    watchlists: [kg]
-"""
+CONFIG = watch_config(
+    "{feed_url}",
+    prelude="retention:\n  entries: 90d\n  matches: 60d\n  deliveries: 30d\n  fetch_history: 30d\n",
+)
 
 # Rows are aged back from the real clock: the purge subprocess reads the real clock too.
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -105,15 +90,7 @@ def test_purge_removes_what_is_older_than_retention_and_nothing_newer(
         _age(runtime, "new", 29)  # within every retention
 
         env = {**os.environ, **settings.environ}
-        dry = subprocess.run(
-            [sys.executable, "-m", "worker", "purge", "--dry-run"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        dry = run_rightswatch("purge", "--dry-run", env=env, timeout=60)
         assert dry.returncode == 0, dry.stderr
         assert dry.stdout.startswith("would delete 3 rows (entries: 1, matches: 1, deliveries: 1,")
         assert _counts(runtime) == {"entries": 3, "matches": 2, "deliveries": 2}

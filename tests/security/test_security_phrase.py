@@ -10,7 +10,8 @@ from typing import Any
 
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import feed_xml
+from tests.support.feeds import feed_xml
+from tests.support.scenario import subscriber, watch_config
 from worker.embedded import EmbeddedService
 from worker.runtime import Runtime
 from worker.settings import Settings
@@ -20,31 +21,19 @@ ITEMS = [
     {"guid": "n1", "title": "Azimjan Askarov remembered", "description": "Azimjan Askarov."},
     {"guid": "n2", "title": "Bir Duino statement", "description": "Bir Duino called."},
 ]
-CONFIG = """\
-feeds:
-  - id: news
-    url: {feed_url}
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    people:
-      - name: Azimjan Askarov
-    keywords: [Bir Duino]
-subscribers:
-  - id: desk
-    email: desk@example.org
-    security_phrase: {phrase}
-    watchlists: [kg]
-  - id: weekly-reader
-    email: reader@example.org
-    security_phrase: {phrase}
-    frequency: hourly
-    deliver_at: "00:00"
-    watchlists: [kg]
-  - id: no-phrase
-    email: plain@example.org
-    watchlists: [kg]
-"""
+CONFIG = watch_config(
+    "{feed_url}",
+    keywords=True,
+    subscribers=subscriber("desk", email="desk@example.org", security_phrase="{phrase}")
+    + subscriber(
+        "weekly-reader",
+        email="reader@example.org",
+        security_phrase="{phrase}",
+        frequency="hourly",
+        deliver_at='"00:00"',
+    )
+    + subscriber("no-phrase", email="plain@example.org"),
+)
 
 
 def _parts(mail: EmailMessage) -> list[str]:

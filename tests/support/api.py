@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import re
 import threading
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 import uvicorn
 from fastapi import FastAPI
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import feed_xml, free_port
-from worker.api.app import create_app
+from tests.support.clock import Clock
+from tests.support.feeds import feed_xml
+from tests.support.waits import wait_for
 from worker.embedded import EmbeddedService
-from worker.runtime import Runtime
 from worker.settings import Settings
 
 SECRET_KEY = "test secret key, not for production"
@@ -57,19 +50,6 @@ subscribers:
     email: desk@example.org
     watchlists: [kg]
 """
-
-
-class Clock:
-    """The service's now; tests move it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class Feed:
@@ -127,15 +107,6 @@ class Stack:
         return {"Authorization": f"Bearer {API_TOKEN}"}
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    return condition()
-
-
 class LiveServer:
     """uvicorn serving an app in a thread, on a port chosen before the app is built."""
 
@@ -154,62 +125,20 @@ class LiveServer:
         self.thread.join(timeout=20)
 
 
-@pytest.fixture
-def make_stack(
-    httpserver: HTTPServer,
-    smtp_server: tuple[str, Any],
-    pg_database: str,
-    write_config: Callable[..., Path],
-    make_settings: Callable[..., Settings],
-) -> Iterator[Callable[..., Stack]]:
-    """Builds the stack; keyword arguments become environment settings."""
-    started: list[tuple[LiveServer, httpx.Client, Runtime]] = []
-    smtp_url, inbox = smtp_server
-    feed, hook = Feed(), Hook()
-    httpserver.expect_request("/feed.xml").respond_with_handler(feed.respond)
-    httpserver.expect_request("/hook", method="POST").respond_with_handler(hook.respond)
-    config = write_config(CONFIG.format(feed_url=httpserver.url_for("/feed.xml")))
-
-    def make(**env: str) -> Stack:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        defaults = {
-            "RIGHTSWATCH_DATABASE_URL": pg_database,
-            "RIGHTSWATCH_SMTP_URL": smtp_url,
-            "RIGHTSWATCH_SMTP_FROM": "rightswatch <alerts@rightswatch.example.org>",
-            "RIGHTSWATCH_SECRET_KEY": SECRET_KEY,
-            "RIGHTSWATCH_PUBLIC_URL": url,
-            "RIGHTSWATCH_API_TOKEN": API_TOKEN,
-        }
-        settings = make_settings(config, **{**defaults, **env})
-        clock = Clock()
-        runtime = Runtime(settings, clock)
-        worker = EmbeddedService(runtime)
-        worker.prepare()
-        app = create_app(settings, clock=clock)
-        server = LiveServer(app, port).__enter__()
-        client = httpx.Client(base_url=url, timeout=30)
-        started.append((server, client, runtime))
-        return Stack(
-            settings=settings,
-            api=client,
-            url=url,
-            app=app,
-            worker=worker,
-            clock=clock,
-            feed=feed,
-            hook=hook,
-            hook_url=httpserver.url_for("/hook"),
-            mails=inbox.messages,
-        )
-
-    yield make
-    for server, client, runtime in started:
-        client.close()
-        server.__exit__()
-        runtime.close()
+def text_of(mail: EmailMessage, subtype: str = "plain") -> str:
+    part = mail.get_body((subtype,))
+    assert part is not None
+    return str(part.get_content())  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def stack(make_stack: Callable[..., Stack]) -> Stack:
-    return make_stack()
+def confirm_link(stack: Stack, address: str) -> str:
+    mails = wait_for(lambda: stack.mails_to(address))
+    assert mails, f"no confirmation e-mail to {address}"
+    link = re.search(r"http://\S+/confirm/\S+", text_of(mails[-1]))
+    assert link is not None
+    return link.group(0).removeprefix(stack.url)
+
+
+def subscribe(stack: Stack, address: str, **extra: object) -> int:
+    body = {"email": address, "watchlists": ["kg"], **extra}
+    return stack.api.post("/subscriptions", json=body).status_code

@@ -1,18 +1,16 @@
-"""Shared set-up for the feed tests (no tests of its own).
+"""A runtime over real PostgreSQL for the feed tests, with a clock moved by hand.
 
-:class:`FeedLab` writes a configuration, prepares a real PostgreSQL database and
-polls feeds through the very jobs the Celery tasks and the embedded loop run,
-with a clock the test moves by hand.
+:class:`FeedLab` writes a configuration, prepares the database and polls feeds
+through the very jobs the Celery tasks and the embedded loop run (the ``lab``
+fixture in :mod:`tests.support.fixtures` builds one per test).
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 
@@ -24,31 +22,6 @@ from worker.runtime import Runtime
 from worker.settings import Settings
 
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-RSS_ITEM = (
-    "<item><guid{perma}>{guid}</guid><title>{title}</title><link>{link}</link>"
-    "<description><![CDATA[{description}]]></description>{date}</item>"
-)
-
-
-def rss(items: list[dict[str, Any]], title: str = "Test feed", extra: str = "") -> str:
-    """An RSS 2.0 document; items need guid (or None), title, description, optional link."""
-    body = "".join(
-        RSS_ITEM.format(
-            perma="" if i.get("guid_is_link") else ' isPermaLink="false"',
-            guid=i["guid"] or "",
-            title=i["title"],
-            link=i.get("link", f"https://example.org/{i['guid']}"),
-            description=i["description"],
-            date=f"<pubDate>{i['date']}</pubDate>" if i.get("date") else "",
-        ).replace('<guid isPermaLink="false"></guid>', "")
-        for i in items
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-        f"<title>{title}</title><link>https://example.org/</link><description>t</description>"
-        f"{extra}{body}</channel></rss>"
-    )
 
 
 class FeedLab:
@@ -112,14 +85,3 @@ class FeedLab:
     def close(self) -> None:
         if self.runtime is not None:
             self.runtime.close()
-
-
-@contextmanager
-def feed_lab(
-    pg_database: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
-) -> Iterator[FeedLab]:
-    lab = FeedLab(pg_database, write_config, make_settings)
-    try:
-        yield lab
-    finally:
-        lab.close()
