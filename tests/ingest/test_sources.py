@@ -53,7 +53,7 @@ class Channel:
     """A t.me/s/<channel> preview: the newest page, and older pages by ?before=<id>."""
 
     def __init__(self, server: HTTPServer, pages: dict[str | None, str]) -> None:
-        self.pages = pages
+        self.pages = dict(pages)  # a test may change pages; the shared default stays
         self.asked: list[str | None] = []
         self.times: list[float] = []
         server.expect_request("/s/defenders_kg").respond_with_handler(self._page)
