@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 
 from worker import logs, metrics
 from worker.core.schedule import interleave
-from worker.core.types import PollOutcome
+from worker.core.types import FetchResult, PollOutcome
 from worker.db import feeds, outbox, retention
+from worker.db import websub as websub_rows
 from worker.db.models import Delivery, OperatorAlert
+from worker.ingest import websub
 from worker.ingest.host_gate import host_key
 from worker.ingest.pipeline import ingest_feed
 from worker.ingest.policy import PollPolicy
@@ -68,10 +70,45 @@ def poll(
             now=runtime.clock(),
             not_before=not_before,
             policy=policy,
+            discover_hubs=runtime.settings.public_url is not None,
         )
     if outcome.polled:
         metrics.polled(outcome.failed, outcome.new_entries, list(outcome.new_match_watchlists))
     return outcome
+
+
+def ingest_push(
+    runtime: Runtime, feed_id: str, topic: str, body: bytes, content_type: str | None
+) -> PollOutcome:
+    """Take a body a WebSub hub pushed as if a poll had fetched it: same dedup, matching,
+    outbox and health."""
+    policy = PollPolicy.from_config(runtime.config().config, feed_id)
+    with logs.bind(feed_id=feed_id):
+        outcome = ingest_feed(
+            runtime.sessions,
+            feed_id,
+            fetcher=runtime.fetcher,
+            matcher=runtime.matcher(),
+            now=runtime.clock(),
+            policy=policy,
+            pushed=FetchResult(url=topic, status=200, body=body, content_type=content_type),
+        )
+    if outcome.polled:
+        metrics.polled(outcome.failed, outcome.new_entries, list(outcome.new_match_watchlists))
+    return outcome
+
+
+def claim_subscriptions(runtime: Runtime) -> list[str]:
+    """WebSub subscriptions to request or renew now (none without RIGHTSWATCH_PUBLIC_URL)."""
+    if runtime.settings.public_url is None:
+        return []
+    with runtime.sessions() as session, session.begin():
+        return websub_rows.claim_due(session, runtime.clock())
+
+
+def subscribe(runtime: Runtime, subscription_id: str) -> str:
+    """Ask the hub to push the feed (a claimed subscription); the outcome in a word."""
+    return websub.subscribe(runtime.settings, runtime.sessions, subscription_id, runtime.clock())
 
 
 def send_delivery(runtime: Runtime, delivery_id: str) -> Outcome:

@@ -1,0 +1,78 @@
+"""Asking a WebSub hub to push a feed to us: the subscription request (WebSub §5.1).
+
+The hub URL comes from the feed, which anyone may write, so the request goes
+through the same SSRF guard as webhooks (no internal addresses unless
+RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE is set). It is not sent through the feed's
+proxy: the hub learns the public callback URL anyway. The hub then verifies the
+request at the callback (:mod:`worker.api.routes_websub`), possibly before it
+answers this one, so the row was committed as asked before this is called.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import httpx
+
+from worker.core.websub import LEASE
+from worker.db import websub
+from worker.db.session import SessionFactory
+from worker.security.destinations import PinnedTransport
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+def callback_url(public_url: str, subscription_id: str) -> str:
+    return f"{public_url.rstrip('/')}/websub/{subscription_id}"
+
+
+def subscribe(
+    settings: Settings, sessions: SessionFactory, subscription_id: str, now: datetime
+) -> str:
+    """Send the subscription request; "requested", "failed", or "skipped" when there is
+    nothing to ask (no public URL, verified meanwhile, or a duplicate task)."""
+    if not settings.public_url:
+        return "skipped"
+    with sessions() as session:
+        row = websub.get(session, subscription_id)
+        if row is None or row.requested_at is None:
+            return "skipped"
+        hub, topic, secret, feed_id = row.hub, row.topic, row.secret, row.feed_id
+    form = {
+        "hub.mode": "subscribe",
+        "hub.topic": topic,
+        "hub.callback": callback_url(settings.public_url, subscription_id),
+        "hub.secret": secret,
+        "hub.lease_seconds": str(int(LEASE.total_seconds())),
+    }
+    error = _post(settings, hub, form)
+    if error is None:
+        log.info("feed %s: asked the WebSub hub %s to push %s", feed_id, hub, topic)
+        return "requested"
+    log.warning("feed %s: WebSub hub %s: %s (polling goes on)", feed_id, hub, error)
+    with sessions() as session, session.begin():
+        websub.request_failed(session, subscription_id, error, now)
+    return "failed"
+
+
+def _post(settings: Settings, hub: str, form: dict[str, str]) -> str | None:
+    """POST the form to the hub; None when it accepted (2xx), else what went wrong."""
+    try:
+        with httpx.Client(
+            transport=PinnedTransport(allow_private=settings.webhook_allow_private),
+            timeout=TIMEOUT,
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": settings.user_agent},
+        ) as client:
+            response = client.post(hub, data=form)
+    except Exception as e:  # the SSRF guard's refusal, DNS, TLS, timeouts…
+        return f"request failed: {e}"
+    if 200 <= response.status_code < 300:
+        return None
+    reply = " ".join(response.text[:200].split())
+    return f"HTTP {response.status_code}" + (f": {reply}" if reply else "")
