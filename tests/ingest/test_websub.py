@@ -1,0 +1,328 @@
+"""WebSub push end to end: a hub written for the test, a live API, the embedded worker.
+
+The hub is a real HTTP server in the test: it takes the subscription request,
+verifies intent at the callback of the API (uvicorn on a free port), and POSTs
+content distributions, signed or not. The worker (``rightswatch run``'s loop) polls
+the feed once, sees the hub, subscribes, and renews the lease the hub granted.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.api.conftest import Hook, LiveServer, wait_for
+from tests.conftest import free_port
+from worker.api.app import create_app
+from worker.core.websub import link_rels, sign, signature_valid
+from worker.db.models import Entry, WebSubSubscription
+from worker.embedded import EmbeddedService
+from worker.runtime import Runtime
+from worker.security import crypto
+from worker.settings import Settings
+
+CONFIG = """\
+feeds:
+  - id: ngo
+    title: NGO urgent appeals
+    url: {feed_url}
+    poll_interval: 6h
+watchlists:
+  - id: kg
+    title: Kyrgyzstan defenders
+    people: [{{name: Azimjan Askarov}}]
+subscribers:
+  - id: desk
+    webhook: {hook_url}
+    secret_env: CASE_TRACKER_WEBHOOK_SECRET
+    watchlists: [kg]
+"""
+
+
+def atom(hub: str, self_url: str, entries: list[tuple[str, str]]) -> bytes:
+    items = "".join(
+        f"<entry><id>urn:appeal:{key}</id><title>{title}</title>"
+        f"<link href='https://ngo.example.org/{key}'/><updated>2026-11-30T09:00:00Z</updated>"
+        f"<summary>{title}</summary></entry>"
+        for key, title in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>NGO urgent appeals</title><id>urn:ngo</id><updated>2026-11-30T09:00:00Z</updated>"
+        f'<link rel="hub" href="{hub}"/><link rel="self" href="{self_url}"/>{items}</feed>'
+    ).encode()
+
+
+@dataclass
+class Verification:
+    callback: str
+    status: int
+    echoed: bool
+
+
+@dataclass
+class FakeHub:
+    """A WebSub hub: 202 to each subscription request, then verifies intent at the
+    callback; ``leases`` are the lease_seconds it grants, one per verification."""
+
+    leases: list[int]
+    requests: list[dict[str, str]] = field(default_factory=list)
+    verifications: list[Verification] = field(default_factory=list)
+    url: str = ""
+
+    def handle(self, form: dict[str, str]) -> None:
+        self.requests.append(form)
+        threading.Thread(target=self._verify, args=(form,), daemon=True).start()
+
+    def _verify(self, form: dict[str, str]) -> None:
+        time.sleep(0.1)  # after the 202, as an asynchronous hub does
+        challenge = secrets.token_urlsafe(16)
+        lease = self.leases[min(len(self.verifications), len(self.leases) - 1)]
+        query = {
+            "hub.mode": form["hub.mode"],
+            "hub.topic": form["hub.topic"],
+            "hub.challenge": challenge,
+            "hub.lease_seconds": str(lease),
+        }
+        response = httpx.get(form["hub.callback"], params=query, timeout=10)
+        self.verifications.append(
+            Verification(form["hub.callback"], response.status_code, response.text == challenge)
+        )
+
+    def publish(self, body: bytes, secret: str | None) -> int:
+        """POST a distribution to the (last) subscriber, signed with ``secret`` if given."""
+        form = self.requests[-1]
+        headers = {
+            "Content-Type": "application/atom+xml",
+            "Link": f'<{self.url}>; rel="hub", <{form["hub.topic"]}>; rel="self"',
+        }
+        if secret is not None:
+            headers["X-Hub-Signature"] = sign(secret, body, "sha256")
+        return httpx.post(
+            form["hub.callback"], content=body, headers=headers, timeout=10
+        ).status_code
+
+
+@pytest.fixture
+def hub() -> Iterator[FakeHub]:
+    state = FakeHub(leases=[4, 3600])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            state.handle(form)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hub"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class Site:
+    """The NGO's feed server: counts how often it is polled."""
+
+    body: bytes = b""
+    polls: int = 0
+
+    def respond(self, _: Request) -> Response:
+        self.polls += 1
+        return Response(self.body, content_type="application/atom+xml")
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    runtime: Runtime
+    site: Site
+    hook: Hook
+    api_url: str
+
+
+@pytest.fixture
+def make_stack(
+    httpserver: HTTPServer,
+    pg_database: str,
+    hub: FakeHub,
+    write_config: Callable[..., Path],
+    make_settings: Callable[..., Settings],
+) -> Iterator[Callable[..., Stack]]:
+    """API and worker on one database; keyword arguments become environment settings."""
+    site, hook = Site(), Hook()
+    feed_url = httpserver.url_for("/appeals.atom")
+    site.body = atom(hub.url, feed_url, [("1", "Annual report published")])
+    httpserver.expect_request("/appeals.atom").respond_with_handler(site.respond)
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(hook.respond)
+    config = write_config(CONFIG.format(feed_url=feed_url, hook_url=httpserver.url_for("/hook")))
+    stop = threading.Event()
+    started: list[tuple[LiveServer | None, threading.Thread | None, Runtime]] = []
+
+    def make(*, worker: bool = True, **env: str) -> Stack:
+        port = free_port()
+        api_url = f"http://127.0.0.1:{port}"
+        defaults = {
+            "RIGHTSWATCH_DATABASE_URL": pg_database,
+            "RIGHTSWATCH_PUBLIC_URL": api_url,
+            "RIGHTSWATCH_BEAT_INTERVAL": "0.3",
+            "RIGHTSWATCH_ENCRYPTION_KEY": crypto.new_key(),
+        }
+        settings = make_settings(config, **{**defaults, **env})
+        runtime = Runtime(settings)
+        service = EmbeddedService(runtime)
+        service.prepare()
+        server = LiveServer(create_app(settings), port).__enter__()
+        thread = None
+        if worker:
+            thread = threading.Thread(target=service.run_forever, args=(stop,), daemon=True)
+            thread.start()
+        started.append((server, thread, runtime))
+        return Stack(settings, runtime, site, hook, api_url)
+
+    yield make
+    stop.set()
+    for server, thread, runtime in started:
+        if thread is not None:
+            thread.join(timeout=20)
+        if server is not None:
+            server.__exit__()
+        runtime.close()
+
+
+def alerts(hook: Hook) -> list[str]:
+    return [body for _, body in hook.requests if '"match.created"' in body]
+
+
+def test_a_signed_push_becomes_an_alert_within_seconds_and_a_forged_one_is_dropped(
+    make_stack: Callable[..., Stack], hub: FakeHub
+) -> None:
+    stack = make_stack()
+
+    # The first poll finds the hub; rightswatch subscribes and answers the challenge.
+    assert wait_for(lambda: hub.verifications, timeout=20), "no subscription was verified"
+    request = hub.requests[0]
+    assert request["hub.mode"] == "subscribe"
+    assert request["hub.topic"].endswith("/appeals.atom")
+    assert request["hub.callback"].startswith(stack.api_url + "/websub/")
+    assert len(request["hub.secret"]) >= 32
+    assert int(request["hub.lease_seconds"]) > 0
+    assert hub.verifications[0].status == 200 and hub.verifications[0].echoed
+    with stack.runtime.sessions() as session:
+        stored = session.execute(sa.text("SELECT secret FROM websub_subscriptions")).scalar_one()
+    assert stored.startswith("rw1:") and request["hub.secret"] not in stored
+    polls = stack.site.polls
+    assert polls == 1
+
+    # Verification for anything rightswatch did not ask for: 404, no challenge echoed.
+    callback, topic = request["hub.callback"], request["hub.topic"]
+    for query in (
+        {"hub.mode": "subscribe", "hub.topic": topic + "?other", "hub.challenge": "x"},
+        {"hub.mode": "unsubscribe", "hub.topic": topic, "hub.challenge": "x"},
+    ):
+        refused = httpx.get(callback, params=query, timeout=10)
+        assert refused.status_code == 404 and "x" not in refused.text
+    unknown = httpx.get(stack.api_url + "/websub/nosuchsubscription", params=query, timeout=10)
+    assert unknown.status_code == 404
+
+    # Forged (wrong secret) and unsigned distributions: acknowledged, not processed.
+    forged = atom(hub.url, topic, [("66", "Forged: Azimjan Askarov confesses")])
+    assert hub.publish(forged, secret="not-the-secret") == 202
+    assert hub.publish(forged, secret=None) == 202
+
+    # A signed distribution: an alert within seconds, with no poll in between.
+    pushed = atom(hub.url, topic, [("7", "Azimjan Askarov barred from leaving Kyrgyzstan")])
+    started = time.monotonic()
+    assert hub.publish(pushed, secret=request["hub.secret"]) == 202
+    assert wait_for(lambda: alerts(stack.hook), timeout=10), "the push made no alert"
+    took = time.monotonic() - started
+    print(f"push to alert: {took:.2f}s")
+    assert took < 5, took
+    assert "barred from leaving Kyrgyzstan" in alerts(stack.hook)[0]
+    assert stack.site.polls == polls
+    with stack.runtime.sessions() as session:
+        titles = {e.title for e in session.scalars(sa.select(Entry))}
+    assert titles == {"Annual report published", "Azimjan Askarov barred from leaving Kyrgyzstan"}
+
+    # The same push again (a hub retrying) is deduplicated like a poll: no second alert.
+    assert hub.publish(pushed, secret=request["hub.secret"]) == 202
+    time.sleep(1.0)
+    assert len(alerts(stack.hook)) == 1
+
+
+def test_the_lease_is_renewed_before_it_ends(
+    make_stack: Callable[..., Stack], hub: FakeHub
+) -> None:
+    stack = make_stack()  # the hub grants 4 seconds first, then an hour
+    assert wait_for(lambda: len(hub.verifications) >= 2, timeout=20), hub.requests
+    first, renewal = hub.requests[0], hub.requests[1]
+    assert renewal["hub.callback"] == first["hub.callback"]
+    assert renewal["hub.secret"] == first["hub.secret"]
+    assert all(v.status == 200 and v.echoed for v in hub.verifications)
+    with stack.runtime.sessions() as session:
+        row = session.scalars(sa.select(WebSubSubscription)).one()
+        assert row.state == "active"
+        assert row.lease_expires_at is not None
+        assert row.lease_expires_at > stack.runtime.clock() + timedelta(minutes=50)
+    assert stack.site.polls == 1
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "worker", "feeds"],
+        env={**stack.settings.environ, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "push: active until " in shown, shown
+
+
+def test_without_a_public_url_nothing_subscribes(
+    make_stack: Callable[..., Stack], hub: FakeHub
+) -> None:
+    stack = make_stack(RIGHTSWATCH_PUBLIC_URL="")
+    assert wait_for(lambda: stack.site.polls >= 1, timeout=20)
+    time.sleep(1.5)
+    assert hub.requests == []
+    with stack.runtime.sessions() as session:
+        assert session.scalars(sa.select(WebSubSubscription)).all() == []
+
+
+def test_link_headers_and_signatures() -> None:
+    assert link_rels('<https://hub.example/>; rel="hub", </feed>; rel=self') == {
+        "hub": "https://hub.example/",
+        "self": "/feed",
+    }
+    assert link_rels('<https://a/>; rel="hub self"') == {"hub": "https://a/", "self": "https://a/"}
+    assert link_rels(None) == {}
+    for method in ("sha1", "sha256", "sha384", "sha512"):
+        assert signature_valid(sign("s3cret", b"body", method), "s3cret", b"body")
+        assert not signature_valid(sign("s3cret", b"body", method), "other", b"body")
+        assert not signature_valid(sign("s3cret", b"body", method), "s3cret", b"body!")
+    assert not signature_valid("md5=00", "s3cret", b"body")
+    assert not signature_valid(None, "s3cret", b"body")
+    assert not signature_valid("sha256", "s3cret", b"body")
