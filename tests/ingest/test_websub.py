@@ -55,17 +55,22 @@ subscribers:
 """
 
 
-def atom(hub: str, self_url: str, entries: list[tuple[str, str]]) -> bytes:
+def atom(
+    hub: str | None, self_url: str | None, entries: list[tuple[str, str]], padding: int = 0
+) -> bytes:
+    """An Atom feed; ``hub`` None: it names no hub (a Link header may); ``padding``: bytes of
+    filler in each summary."""
     items = "".join(
         f"<entry><id>urn:appeal:{key}</id><title>{title}</title>"
         f"<link href='https://ngo.example.org/{key}'/><updated>2026-11-30T09:00:00Z</updated>"
-        f"<summary>{title}</summary></entry>"
+        f"<summary>{title} {'.' * padding}</summary></entry>"
         for key, title in entries
     )
+    links = f'<link rel="hub" href="{hub}"/><link rel="self" href="{self_url}"/>' if hub else ""
     return (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
         "<title>NGO urgent appeals</title><id>urn:ngo</id><updated>2026-11-30T09:00:00Z</updated>"
-        f'<link rel="hub" href="{hub}"/><link rel="self" href="{self_url}"/>{items}</feed>'
+        f"{links}{items}</feed>"
     ).encode()
 
 
@@ -150,10 +155,11 @@ class Site:
 
     body: bytes = b""
     polls: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
 
     def respond(self, _: Request) -> Response:
         self.polls += 1
-        return Response(self.body, content_type="application/atom+xml")
+        return Response(self.body, content_type="application/atom+xml", headers=self.headers)
 
 
 @dataclass
@@ -181,9 +187,13 @@ def make_stack(
     httpserver.expect_request("/hook", method="POST").respond_with_handler(hook.respond)
     config = write_config(CONFIG.format(feed_url=feed_url, hook_url=httpserver.url_for("/hook")))
     stop = threading.Event()
-    started: list[tuple[LiveServer | None, threading.Thread | None, Runtime]] = []
+    started: list[tuple[LiveServer, threading.Thread, Runtime]] = []
 
-    def make(*, worker: bool = True, **env: str) -> Stack:
+    def make(*, link_header: bool = False, **env: str) -> Stack:
+        """``link_header``: the hub and topic are named in the HTTP Link header only."""
+        if link_header:
+            site.body = atom(None, None, [("1", "Annual report published")])
+            site.headers = {"Link": f'<{hub.url}>; rel="hub", <{feed_url}>; rel="self"'}
         port = free_port()
         api_url = f"http://127.0.0.1:{port}"
         defaults = {
@@ -197,20 +207,16 @@ def make_stack(
         service = EmbeddedService(runtime)
         service.prepare()
         server = LiveServer(create_app(settings), port).__enter__()
-        thread = None
-        if worker:
-            thread = threading.Thread(target=service.run_forever, args=(stop,), daemon=True)
-            thread.start()
+        thread = threading.Thread(target=service.run_forever, args=(stop,), daemon=True)
+        thread.start()
         started.append((server, thread, runtime))
         return Stack(settings, runtime, site, hook, api_url)
 
     yield make
     stop.set()
     for server, thread, runtime in started:
-        if thread is not None:
-            thread.join(timeout=20)
-        if server is not None:
-            server.__exit__()
+        thread.join(timeout=20)
+        server.__exit__()
         runtime.close()
 
 
@@ -299,6 +305,22 @@ def test_the_lease_is_renewed_before_it_ends(
         check=True,
     ).stdout
     assert "push: active until " in shown, shown
+
+
+def test_a_hub_named_in_the_link_header_is_found_and_a_large_push_is_taken(
+    make_stack: Callable[..., Stack], hub: FakeHub
+) -> None:
+    stack = make_stack(link_header=True)
+    assert wait_for(lambda: hub.verifications, timeout=20), "no subscription was verified"
+    request = hub.requests[0]
+    assert request["hub.topic"].endswith("/appeals.atom")
+    entries = [(str(n), f"Appeal {n}") for n in range(20)]
+    entries.append(("99", "Azimjan Askarov barred from leaving Kyrgyzstan"))
+    body = atom(None, None, entries, padding=10_000)
+    assert len(body) > 200_000  # far above the API's 16 KiB cap for its own requests
+    assert hub.publish(body, secret=request["hub.secret"]) == 202
+    assert wait_for(lambda: alerts(stack.hook), timeout=10), "the push made no alert"
+    assert stack.site.polls == 1
 
 
 def test_without_a_public_url_nothing_subscribes(

@@ -141,8 +141,9 @@ def _poll(
         feed.next_poll_at = next_poll(now, interval, 0, feed.id, max_backoff=policy.max_backoff)
         alert_ids = feed_record.assess_health(session, feed, now, policy)
     log.info(
-        "feed %s polled (%s): %d new entries, %d changed, %d new matches, %d deliveries",
+        "feed %s %s (%s): %d new entries, %d changed, %d new matches, %d deliveries",
         feed_id,
+        "pushed" if pushed is not None else "polled",
         "not modified" if parsed is None else f"HTTP {result.status}",
         outcome.new_entries,
         outcome.changed_entries,
