@@ -8,6 +8,7 @@ the feed once, sees the hub, subscribes, and renews the lease the hub granted.
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -28,11 +29,14 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.api.conftest import Hook, LiveServer, wait_for
-from tests.conftest import free_port
+from tests.conftest import WEBHOOK_SECRET, free_port
 from worker.api.app import create_app
+from worker.core.types import ParsedFeed
 from worker.core.websub import link_rels, sign, signature_valid
 from worker.db.models import Entry, WebSubSubscription
 from worker.embedded import EmbeddedService
+from worker.ingest.parse import parse_feed, parse_with_feedparser
+from worker.ingest.sources.json_feed import parse_json_feed
 from worker.runtime import Runtime
 from worker.security import crypto
 from worker.settings import Settings
@@ -323,6 +327,59 @@ def test_a_hub_named_in_the_link_header_is_found_and_a_large_push_is_taken(
     assert stack.site.polls == 1
 
 
+def test_under_celery_beat_subscribes_and_renews_and_the_api_process_takes_the_push(
+    httpserver: HTTPServer,
+    pg_database: str,
+    redis_url: str,
+    hub: FakeHub,
+    write_config: Callable[..., Path],
+    start_process: Callable[..., subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    """The distributed path: `rightswatch worker` + `beat` on Redis and `rightswatch api`, each
+    its own process; the subscription request is the rightswatch.websub_subscribe task."""
+    site, hook = Site(), Hook()
+    feed_url = httpserver.url_for("/appeals.atom")
+    site.body = atom(hub.url, feed_url, [("1", "Annual report published")])
+    httpserver.expect_request("/appeals.atom").respond_with_handler(site.respond)
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(hook.respond)
+    config = write_config(CONFIG.format(feed_url=feed_url, hook_url=httpserver.url_for("/hook")))
+    port = free_port()
+    env = {
+        **os.environ,
+        "RIGHTSWATCH_CONFIG": str(config),
+        "RIGHTSWATCH_DATABASE_URL": pg_database,
+        "RIGHTSWATCH_BROKER_URL": redis_url,
+        "RIGHTSWATCH_DATA_DIR": str(tmp_path / "data"),
+        "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
+        "RIGHTSWATCH_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "RIGHTSWATCH_BEAT_INTERVAL": "0.5",
+        "RIGHTSWATCH_ENCRYPTION_KEY": crypto.new_key(),
+        "CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+    migrated = subprocess.run(
+        [sys.executable, "-m", "worker", "migrate"], env=env, capture_output=True, text=True
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    start_process("api", "--port", str(port), env=env, name="api")
+    start_process("worker", "--concurrency", "1", env=env, name="worker")
+    start_process("beat", env=env, name="beat")
+
+    def logs() -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log"))
+
+    assert wait_for(lambda: len(hub.verifications) >= 2, timeout=90), logs()
+    assert all(v.status == 200 and v.echoed for v in hub.verifications), hub.verifications
+    secret = hub.requests[-1]["hub.secret"]
+    pushed = atom(hub.url, feed_url, [("7", "Azimjan Askarov barred from leaving Kyrgyzstan")])
+    assert hub.publish(pushed, secret="forged") == 202
+    assert hub.publish(pushed, secret=secret) == 202
+    assert wait_for(lambda: alerts(hook), timeout=30), logs()
+    assert site.polls == 1
+    time.sleep(1.0)
+    assert len(alerts(hook)) == 1
+
+
 def test_without_a_public_url_nothing_subscribes(
     make_stack: Callable[..., Stack], hub: FakeHub
 ) -> None:
@@ -348,3 +405,41 @@ def test_link_headers_and_signatures() -> None:
     assert not signature_valid("md5=00", "s3cret", b"body")
     assert not signature_valid(None, "s3cret", b"body")
     assert not signature_valid("sha256", "s3cret", b"body")
+
+
+RSS_WITH_HUB = (
+    b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+    b'xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>t</title>'
+    b'<atom:link rel="hub" href="https://hub.example/"/><atom:link rel="self" href="/feed/"/>'
+    b"<item><guid>a</guid><title>x</title><description>d</description></item></channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    ("parse", "body"),
+    [
+        (lambda body: parse_feed(body, "https://ngo.example.org/feed/"), RSS_WITH_HUB),
+        (
+            lambda body: parse_with_feedparser(body, "https://ngo.example.org/feed/", None),
+            RSS_WITH_HUB,
+        ),
+        (
+            lambda body: parse_feed(body, "https://ngo.example.org/feed/"),
+            atom("https://hub.example/", "https://ngo.example.org/feed/", [("1", "x")]),
+        ),
+        (
+            lambda body: parse_json_feed(body, "https://ngo.example.org/feed.json"),
+            b'{"version": "https://jsonfeed.org/version/1.1", "feed_url": "/feed/", "hubs": '
+            b'[{"type": "rssCloud", "url": "https://cloud/"}, '
+            b'{"type": "WebSub", "url": "https://hub.example/"}], "items": [{"id": "1", '
+            b'"content_text": "x"}]}',
+        ),
+    ],
+    ids=["rss-fast-path", "rss-feedparser", "atom", "json-feed"],
+)
+def test_every_kind_of_feed_names_its_hub_and_topic(
+    parse: Callable[[bytes], ParsedFeed], body: bytes
+) -> None:
+    parsed = parse(body)
+    assert parsed.hub == "https://hub.example/"
+    assert parsed.self_url == "https://ngo.example.org/feed/"
