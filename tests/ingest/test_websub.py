@@ -91,6 +91,8 @@ class FakeHub:
     callback; ``leases`` are the lease_seconds it grants, one per verification."""
 
     leases: list[int]
+    refusals: int = 0
+    """Subscription requests answered 400 before it accepts any."""
     requests: list[dict[str, str]] = field(default_factory=list)
     verifications: list[Verification] = field(default_factory=list)
     url: str = ""
@@ -136,6 +138,15 @@ def hub() -> Iterator[FakeHub]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+            if state.refusals:
+                state.refusals -= 1
+                state.requests.append(form)
+                reply = b"topic not allowed"
+                self.send_response(400)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+                return
             self.send_response(202)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -378,6 +389,32 @@ def test_under_celery_beat_subscribes_and_renews_and_the_api_process_takes_the_p
     assert site.polls == 1
     time.sleep(1.0)
     assert len(alerts(hook)) == 1
+
+
+def test_a_refusing_hub_is_asked_again_later_and_a_denial_is_recorded(
+    make_stack: Callable[..., Stack], hub: FakeHub
+) -> None:
+    hub.refusals = 1
+    stack = make_stack()
+    assert wait_for(lambda: hub.requests, timeout=20)
+
+    def row() -> WebSubSubscription:
+        with stack.runtime.sessions() as session:
+            return session.scalars(sa.select(WebSubSubscription)).one()
+
+    assert wait_for(lambda: row().state == "failed", timeout=10)
+    failed = row()
+    assert failed.last_error is not None and failed.last_error.startswith("HTTP 400: topic")
+    assert failed.next_attempt_at > stack.runtime.clock() + timedelta(seconds=50)
+    time.sleep(1.0)
+    assert len(hub.requests) == 1 and hub.verifications == []
+
+    request = hub.requests[0]
+    query = {"hub.mode": "denied", "hub.topic": request["hub.topic"], "hub.reason": "no"}
+    assert httpx.get(request["hub.callback"], params=query, timeout=10).status_code == 200
+    denied = row()
+    assert denied.state == "denied" and denied.last_error is not None
+    assert denied.next_attempt_at > stack.runtime.clock() + timedelta(hours=23)
 
 
 def test_without_a_public_url_nothing_subscribes(
