@@ -70,7 +70,7 @@ def poll(
             now=runtime.clock(),
             not_before=not_before,
             policy=policy,
-            discover_hubs=runtime.settings.public_url is not None,
+            discover_hubs=websub.push_possible(runtime.settings),
         )
     if outcome.polled:
         metrics.polled(outcome.failed, outcome.new_entries, list(outcome.new_match_watchlists))
@@ -100,7 +100,7 @@ def ingest_push(
 
 def claim_subscriptions(runtime: Runtime) -> list[str]:
     """WebSub subscriptions to request or renew now (none without RIGHTSWATCH_PUBLIC_URL)."""
-    if runtime.settings.public_url is None:
+    if not websub.push_possible(runtime.settings):
         return []
     with runtime.sessions() as session, session.begin():
         return websub_rows.claim_due(session, runtime.clock())

@@ -37,9 +37,10 @@ from worker.db.models import Entry, WebSubSubscription
 from worker.embedded import EmbeddedService
 from worker.ingest.parse import parse_feed, parse_with_feedparser
 from worker.ingest.sources.json_feed import parse_json_feed
+from worker.ingest.websub import push_possible
 from worker.runtime import Runtime
 from worker.security import crypto
-from worker.settings import Settings
+from worker.settings import Settings, load_settings
 
 CONFIG = """\
 feeds:
@@ -480,3 +481,29 @@ def test_every_kind_of_feed_names_its_hub_and_topic(
     parsed = parse(body)
     assert parsed.hub == "https://hub.example/"
     assert parsed.self_url == "https://ngo.example.org/feed/"
+
+
+@pytest.mark.parametrize(
+    ("public_url", "allow_private", "possible"),
+    [
+        ("", True, False),
+        ("https://alerts.example.org", False, True),
+        ("http://localhost:8000", False, False),
+        ("http://127.0.0.1:8000", False, False),
+        ("http://10.0.0.5", False, False),
+        ("http://rightswatch.local", False, False),
+        ("http://203.0.113.7", False, False),  # documentation range: not global
+        ("http://8.8.8.8", False, True),
+        ("http://localhost:8000", True, True),
+    ],
+)
+def test_nothing_subscribes_with_a_callback_no_hub_could_reach(
+    public_url: str, allow_private: bool, possible: bool
+) -> None:
+    settings = load_settings(
+        {
+            "RIGHTSWATCH_PUBLIC_URL": public_url,
+            "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": str(allow_private).lower(),
+        }
+    )
+    assert push_possible(settings) is possible

@@ -35,7 +35,8 @@ def note_hub(session: Session, feed_id: str, hub: str, topic: str, now: datetime
 
 def claim_due(session: Session, now: datetime, limit: int = 100) -> list[str]:
     """Subscriptions of active feeds to (re)request now; each is marked as asked, so the
-    hub's verification is accepted and no other tick asks again before VERIFY_WAIT."""
+    hub's verification is accepted and no other tick asks again before VERIFY_WAIT (longer
+    after many requests the hub never verified, up to a day)."""
     rows = list(
         session.scalars(
             select(WebSubSubscription)
@@ -49,7 +50,7 @@ def claim_due(session: Session, now: datetime, limit: int = 100) -> list[str]:
     for row in rows:
         row.requested_at = now
         row.attempts += 1
-        row.next_attempt_at = now + VERIFY_WAIT
+        row.next_attempt_at = now + max(VERIFY_WAIT, retry_after(row.attempts))
         if row.state != "active":
             row.state = "requested"
     return [row.id for row in rows]

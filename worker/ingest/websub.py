@@ -10,20 +10,42 @@ answers this one, so the row was committed as asked before this is called.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import httpx
 
 from worker.core.websub import LEASE
 from worker.db import websub
 from worker.db.session import SessionFactory
-from worker.security.destinations import PinnedTransport
+from worker.security.destinations import PinnedTransport, refused_address
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+def push_possible(settings: Settings) -> bool:
+    """Whether a hub could reach our callbacks: RIGHTSWATCH_PUBLIC_URL is set, and names no
+    loopback or private address (unless RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE: tests, intranets).
+
+    The example ``.env``'s ``http://localhost:8000`` must not send hubs on the Internet
+    requests they can never verify.
+    """
+    if not settings.public_url:
+        return False
+    if settings.webhook_allow_private:
+        return True
+    host = (urlsplit(settings.public_url).hostname or "").rstrip(".").lower()
+    if not host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return False
+    try:
+        return not refused_address(ipaddress.ip_address(host))
+    except ValueError:
+        return True  # a name: the operator's DNS is trusted
 
 
 def callback_url(public_url: str, subscription_id: str) -> str:
@@ -35,7 +57,7 @@ def subscribe(
 ) -> str:
     """Send the subscription request; "requested", "failed", or "skipped" when there is
     nothing to ask (no public URL, verified meanwhile, or a duplicate task)."""
-    if not settings.public_url:
+    if not push_possible(settings):
         return "skipped"
     with sessions() as session:
         row = websub.get(session, subscription_id)
