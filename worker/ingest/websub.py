@@ -57,7 +57,8 @@ def subscribe(
 ) -> str:
     """Send the subscription request; "requested", "failed", or "skipped" when there is
     nothing to ask (no public URL, verified meanwhile, or a duplicate task)."""
-    if not push_possible(settings):
+    public_url = settings.public_url
+    if public_url is None or not push_possible(settings):
         return "skipped"
     with sessions() as session:
         row = websub.get(session, subscription_id)
@@ -67,7 +68,7 @@ def subscribe(
     form = {
         "hub.mode": "subscribe",
         "hub.topic": topic,
-        "hub.callback": callback_url(settings.public_url, subscription_id),
+        "hub.callback": callback_url(public_url, subscription_id),
         "hub.secret": secret,
         "hub.lease_seconds": str(int(LEASE.total_seconds())),
     }
