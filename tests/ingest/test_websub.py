@@ -270,6 +270,8 @@ def test_a_signed_push_becomes_an_alert_within_seconds_and_a_forged_one_is_dropp
         assert refused.status_code == 404 and "x" not in refused.text
     unknown = httpx.get(stack.api_url + "/websub/nosuchsubscription", params=query, timeout=10)
     assert unknown.status_code == 404
+    posted = httpx.post(stack.api_url + "/websub/nosuchsubscription", content=b"x", timeout=10)
+    assert posted.status_code == 404
 
     # Forged (wrong secret) and unsigned distributions: acknowledged, not processed.
     forged = atom(hub.url, topic, [("66", "Forged: Azimjan Askarov confesses")])

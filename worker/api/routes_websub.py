@@ -62,12 +62,16 @@ def verify(state: State, request: Request, callback_id: CallbackId) -> Response:
 
 @router.post("/{callback_id}", status_code=202)
 async def distribute(state: State, request: Request, callback_id: CallbackId) -> Response:
-    """Take a content distribution: ingested if its signature verifies, else dropped."""
-    body = await request.body()
+    """Take a content distribution: ingested if its signature verifies, else dropped.
+
+    The callback is looked up before the body is read: only a random callback's hub may
+    send a body as large as a feed.
+    """
     found = await run_in_threadpool(_subscription, state, callback_id)
     if found is None:
         return _NOT_FOUND
     feed_id, topic, secret = found
+    body = await request.body()
     if not signature_valid(request.headers.get("x-hub-signature"), secret, body):
         log.warning("feed %s: WebSub push with a missing or wrong signature dropped", feed_id)
         return Response(status_code=202)
