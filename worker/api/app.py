@@ -35,6 +35,7 @@ from worker.api.rate_limits import (
 from worker.api.schemas import FieldProblem, ValidationProblem
 from worker.api.state import ApiState
 from worker.core.clock import utcnow
+from worker.ingest.websub import push_possible
 from worker.runtime import Runtime
 from worker.settings import Settings
 
@@ -58,6 +59,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         purger = threading.Thread(target=state.purge_loop, name="rw-purge", daemon=True)
         purger.start()
+        if push_possible(settings):
+            state.pusher.submit(state.warm_up)  # the first push need not wait for a compile
         try:
             yield
         finally:

@@ -94,6 +94,13 @@ class ApiState:
         """Ingest a pushed body in the background, then send what it created."""
         self.pusher.submit(self._ingest, feed_id, topic, body, content_type, dict(logs.context()))
 
+    def warm_up(self) -> None:
+        """Compile the watch lists before the first WebSub push needs them."""
+        try:
+            self.runtime.matcher()
+        except Exception:
+            log.exception("could not compile the watch lists; the first push will try again")
+
     def _ingest(
         self,
         feed_id: str,
