@@ -243,10 +243,13 @@ def alerts(hook: Hook) -> list[str]:
     return [body for _, body in hook.requests if '"match.created"' in body]
 
 
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
 def test_a_signed_push_becomes_an_alert_within_seconds_and_a_forged_one_is_dropped(
-    make_stack: Callable[..., Stack], hub: FakeHub
+    make_stack: Callable[..., Stack], hub: FakeHub, database: str, tmp_path: Path
 ) -> None:
-    stack = make_stack()
+    """On PostgreSQL (production) and SQLite (embedded: `run` and `api` share the file)."""
+    env = {"RIGHTSWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'rw.db'}"}
+    stack = make_stack(**(env if database == "sqlite" else {}))
 
     # The first poll finds the hub; rightswatch subscribes and answers the challenge.
     assert wait_for(lambda: hub.verifications, timeout=20), "no subscription was verified"
