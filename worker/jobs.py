@@ -7,6 +7,7 @@ called in-process.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -24,6 +25,8 @@ from worker.outbox.deliveries import Deliveries
 from worker.outbox.machine import Box, Outcome, process
 from worker.outbox.operator_alerts import OperatorAlerts
 from worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 OPERATOR_BATCH = 100
 """Operator alerts sent per tick at most (a handful per feed episode)."""
@@ -61,6 +64,8 @@ def poll(
     policy = PollPolicy.from_config(runtime.config().config, feed_id)
     if not hold:
         policy = replace(policy, story_hold=timedelta(0))
+    # A feed read through a proxy is never pushed: the callback would name this server.
+    discover_hubs = websub.push_possible(runtime.settings) and policy.limits.proxy is None
     with logs.bind(feed_id=feed_id):
         outcome = ingest_feed(
             runtime.sessions,
@@ -70,7 +75,7 @@ def poll(
             now=runtime.clock(),
             not_before=not_before,
             policy=policy,
-            discover_hubs=websub.push_possible(runtime.settings),
+            discover_hubs=discover_hubs,
         )
     if outcome.polled:
         metrics.polled(outcome.failed, outcome.new_entries, list(outcome.new_match_watchlists))
@@ -107,7 +112,18 @@ def claim_subscriptions(runtime: Runtime) -> list[str]:
 
 
 def subscribe(runtime: Runtime, subscription_id: str) -> str:
-    """Ask the hub to push the feed (a claimed subscription); the outcome in a word."""
+    """Ask the hub to push the feed (a claimed subscription); the outcome in a word.
+
+    A feed that is now read through a proxy loses its subscription instead: asking its hub
+    would tell it where this server is.
+    """
+    config = runtime.config().config
+    with runtime.sessions() as session, session.begin():
+        feed_id = websub_rows.feed_of(session, subscription_id)
+        if feed_id is not None and PollPolicy.from_config(config, feed_id).limits.proxy:
+            websub_rows.forget(session, subscription_id)
+            log.info("feed %s is read through a proxy: its WebSub subscription is dropped", feed_id)
+            return "dropped"
     return websub.subscribe(runtime.settings, runtime.sessions, subscription_id, runtime.clock())
 
 

@@ -30,6 +30,7 @@ from werkzeug import Request, Response
 
 from tests.api.conftest import Hook, LiveServer, wait_for
 from tests.conftest import WEBHOOK_SECRET, free_port
+from tests.security.proxies import socks5_proxy
 from worker.api.app import create_app
 from worker.core.types import ParsedFeed
 from worker.core.websub import link_rels, sign, signature_valid
@@ -208,8 +209,12 @@ def make_stack(
     stop = threading.Event()
     started: list[tuple[LiveServer, threading.Thread, Runtime]] = []
 
-    def make(*, link_header: bool = False, **env: str) -> Stack:
-        """``link_header``: the hub and topic are named in the HTTP Link header only."""
+    def make(*, link_header: bool = False, proxy: str | None = None, **env: str) -> Stack:
+        """``link_header``: the hub and topic are named in the HTTP Link header only;
+        ``proxy``: the feed is read through it."""
+        if proxy:
+            text = config.read_text().replace("6h\n", f"6h\n    proxy: {proxy}\n", 1)
+            config.write_text(text)
         if link_header:
             site.body = atom(None, None, [("1", "Annual report published")])
             site.headers = {"Link": f'<{hub.url}>; rel="hub", <{feed_url}>; rel="self"'}
@@ -430,6 +435,20 @@ def test_a_refusing_hub_is_asked_again_later_and_a_denial_is_recorded(
     denied = row()
     assert denied.state == "denied" and denied.last_error is not None
     assert denied.next_attempt_at > stack.runtime.clock() + timedelta(hours=23)
+
+
+def test_a_feed_read_through_a_proxy_is_never_subscribed(
+    make_stack: Callable[..., Stack], hub: FakeHub
+) -> None:
+    """Its hub would learn this server's address from the callback."""
+    with socks5_proxy() as (address, seen):
+        stack = make_stack(proxy=f"socks5h://{address}")
+        assert wait_for(lambda: stack.site.polls >= 1, timeout=20)
+        time.sleep(1.5)
+    assert seen.usernames, "the feed was not read through the proxy"
+    assert hub.requests == []
+    with stack.runtime.sessions() as session:
+        assert session.scalars(sa.select(WebSubSubscription)).all() == []
 
 
 def test_without_a_public_url_nothing_subscribes(

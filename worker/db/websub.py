@@ -60,6 +60,21 @@ def get(session: Session, subscription_id: str) -> WebSubSubscription | None:
     return session.get(WebSubSubscription, subscription_id)
 
 
+def forget(session: Session, subscription_id: str) -> str | None:
+    """Delete a subscription (its lease lapses at the hub); the feed id it was for."""
+    row = session.get(WebSubSubscription, subscription_id)
+    if row is None:
+        return None
+    session.delete(row)
+    return row.feed_id
+
+
+def feed_of(session: Session, subscription_id: str) -> str | None:
+    return session.scalar(
+        select(WebSubSubscription.feed_id).where(WebSubSubscription.id == subscription_id)
+    )
+
+
 def request_failed(session: Session, subscription_id: str, error: str, now: datetime) -> None:
     """The hub refused the request or could not be reached: ask again later, backing off."""
     row = session.get(WebSubSubscription, subscription_id, with_for_update=True)
