@@ -451,6 +451,24 @@ def test_a_feed_read_through_a_proxy_is_never_subscribed(
         assert session.scalars(sa.select(WebSubSubscription)).all() == []
 
 
+def test_a_proxy_added_to_a_pushed_feed_drops_its_subscription_at_renewal(
+    make_stack: Callable[..., Stack], hub: FakeHub
+) -> None:
+    stack = make_stack()  # the hub grants 4 seconds: the renewal comes soon
+    assert wait_for(lambda: hub.verifications, timeout=20)
+    config = stack.settings.config_path
+    config.write_text(config.read_text().replace("6h\n", "6h\n    proxy: socks5h://127.0.0.1:9\n"))
+
+    def rows() -> list[WebSubSubscription]:
+        with stack.runtime.sessions() as session:
+            return list(session.scalars(sa.select(WebSubSubscription)))
+
+    assert wait_for(lambda: rows() == [], timeout=20)
+    asked = len(hub.requests)
+    time.sleep(1.5)  # several ticks: the hub is not asked again
+    assert len(hub.requests) == asked
+
+
 def test_without_a_public_url_nothing_subscribes(
     make_stack: Callable[..., Stack], hub: FakeHub
 ) -> None:
