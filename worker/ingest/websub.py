@@ -2,8 +2,9 @@
 
 The hub URL comes from the feed, which anyone may write, so the request goes
 through the same SSRF guard as webhooks (no internal addresses unless
-RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE is set). It is not sent through the feed's
-proxy: the hub learns the public callback URL anyway. The hub then verifies the
+RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE is set). Feeds read through a proxy are never
+subscribed (:func:`worker.jobs.subscribe`): the callback would tell their hub where
+this server is, so no request here needs a proxy. The hub then verifies the
 request at the callback (:mod:`worker.api.routes_websub`), possibly before it
 answers this one, so the row was committed as asked before this is called.
 """
