@@ -104,7 +104,8 @@ def ingest_push(
 
 
 def claim_subscriptions(runtime: Runtime) -> list[str]:
-    """WebSub subscriptions to request or renew now (none without RIGHTSWATCH_PUBLIC_URL)."""
+    """WebSub subscriptions to request or renew now (none unless a hub could reach
+    RIGHTSWATCH_PUBLIC_URL)."""
     if not websub.push_possible(runtime.settings):
         return []
     with runtime.sessions() as session, session.begin():
