@@ -49,6 +49,7 @@ class EmbeddedService:
         """Poll every active feed now, then send every delivery that is due."""
         summary = Summary()
         self._poll(jobs.active_feed_ids(self.runtime), summary, hold=False)
+        self._subscribe()
         self._deliver_due(summary)
         return summary
 
@@ -59,11 +60,17 @@ class EmbeddedService:
             now = self.runtime.clock()
             summary = Summary()
             self._poll(jobs.claim_due_feeds(self.runtime, now), summary, stop=stop)
+            self._subscribe()
             self._deliver_due(summary, stop=stop)
             self._purge_daily()
             if summary.feeds_polled or summary.alerts_sent or summary.alerts_failed:
                 log.info("cycle: %s", summary.line())
             stop.wait(self.runtime.settings.beat_interval)
+
+    def _subscribe(self) -> None:
+        """Ask WebSub hubs to push the feeds that advertise one, and renew leases ending."""
+        for subscription_id in jobs.claim_subscriptions(self.runtime):
+            jobs.subscribe(self.runtime, subscription_id)
 
     def _purge_daily(self) -> None:
         """The embedded counterpart of the nightly Celery task: once per (UTC) day."""

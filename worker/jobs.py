@@ -7,14 +7,17 @@ called in-process.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from worker import logs, metrics
 from worker.core.schedule import interleave
-from worker.core.types import PollOutcome
+from worker.core.types import FetchResult, PollOutcome
 from worker.db import feeds, outbox, retention
+from worker.db import websub as websub_rows
 from worker.db.models import Delivery, OperatorAlert
+from worker.ingest import websub
 from worker.ingest.host_gate import host_key
 from worker.ingest.pipeline import ingest_feed
 from worker.ingest.policy import PollPolicy
@@ -22,6 +25,8 @@ from worker.outbox.deliveries import Deliveries
 from worker.outbox.machine import Box, Outcome, process
 from worker.outbox.operator_alerts import OperatorAlerts
 from worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 OPERATOR_BATCH = 100
 """Operator alerts sent per tick at most (a handful per feed episode)."""
@@ -59,6 +64,8 @@ def poll(
     policy = PollPolicy.from_config(runtime.config().config, feed_id)
     if not hold:
         policy = replace(policy, story_hold=timedelta(0))
+    # A feed read through a proxy is never pushed: the callback would name this server.
+    discover_hubs = websub.push_possible(runtime.settings) and policy.limits.proxy is None
     with logs.bind(feed_id=feed_id):
         outcome = ingest_feed(
             runtime.sessions,
@@ -68,10 +75,57 @@ def poll(
             now=runtime.clock(),
             not_before=not_before,
             policy=policy,
+            discover_hubs=discover_hubs,
         )
     if outcome.polled:
         metrics.polled(outcome.failed, outcome.new_entries, list(outcome.new_match_watchlists))
     return outcome
+
+
+def ingest_push(
+    runtime: Runtime, feed_id: str, topic: str, body: bytes, content_type: str | None
+) -> PollOutcome:
+    """Take a body a WebSub hub pushed as if a poll had fetched it: same dedup, matching,
+    outbox and health."""
+    policy = PollPolicy.from_config(runtime.config().config, feed_id)
+    with logs.bind(feed_id=feed_id):
+        outcome = ingest_feed(
+            runtime.sessions,
+            feed_id,
+            fetcher=runtime.fetcher,
+            matcher=runtime.matcher(),
+            now=runtime.clock(),
+            policy=policy,
+            pushed=FetchResult(url=topic, status=200, body=body, content_type=content_type),
+        )
+    if outcome.polled:
+        metrics.polled(outcome.failed, outcome.new_entries, list(outcome.new_match_watchlists))
+    return outcome
+
+
+def claim_subscriptions(runtime: Runtime) -> list[str]:
+    """WebSub subscriptions to request or renew now (none unless a hub could reach
+    RIGHTSWATCH_PUBLIC_URL)."""
+    if not websub.push_possible(runtime.settings):
+        return []
+    with runtime.sessions() as session, session.begin():
+        return websub_rows.claim_due(session, runtime.clock())
+
+
+def subscribe(runtime: Runtime, subscription_id: str) -> str:
+    """Ask the hub to push the feed (a claimed subscription); the outcome in a word.
+
+    A feed that is now read through a proxy loses its subscription instead: asking its hub
+    would tell it where this server is.
+    """
+    config = runtime.config().config
+    with runtime.sessions() as session, session.begin():
+        feed_id = websub_rows.feed_of(session, subscription_id)
+        if feed_id is not None and PollPolicy.from_config(config, feed_id).limits.proxy:
+            websub_rows.forget(session, subscription_id)
+            log.info("feed %s is read through a proxy: its WebSub subscription is dropped", feed_id)
+            return "dropped"
+    return websub.subscribe(runtime.settings, runtime.sessions, subscription_id, runtime.clock())
 
 
 def send_delivery(runtime: Runtime, delivery_id: str) -> Outcome:

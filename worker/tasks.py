@@ -82,6 +82,8 @@ def poll_due_feeds() -> int:
     enqueue_polls(feed_ids, now.isoformat())
     for alert_id in jobs.due_operator_alerts(rt):
         operator_alert.delay(alert_id)
+    for subscription_id in jobs.claim_subscriptions(rt):
+        websub_subscribe.delay(subscription_id)
     return len(feed_ids)
 
 
@@ -158,6 +160,16 @@ def operator_alert(alert_id: str) -> str:
 )
 def deliver(delivery_id: str) -> str:
     return jobs.send_delivery(runtime(), delivery_id).status
+
+
+@app.task(
+    name="rightswatch.websub_subscribe",
+    **_RETRY_WHILE_THE_DATABASE_IS_AWAY,
+)
+def websub_subscribe(subscription_id: str) -> str:
+    """Ask a feed's WebSub hub to push it (a new subscription or a renewal the tick claimed);
+    a duplicate finds nothing outstanding and does nothing."""
+    return jobs.subscribe(runtime(), subscription_id)
 
 
 @app.task(name="rightswatch.sweep")

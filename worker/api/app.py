@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from worker import __version__, logs, metrics
-from worker.api import pages, routes_operator, routes_ops, routes_public, service
+from worker.api import pages, routes_operator, routes_ops, routes_public, routes_websub, service
 from worker.api.rate_limits import (
     DatabaseRateLimiter,
     RateLimiter,
@@ -35,6 +35,7 @@ from worker.api.rate_limits import (
 from worker.api.schemas import FieldProblem, ValidationProblem
 from worker.api.state import ApiState
 from worker.core.clock import utcnow
+from worker.ingest.websub import push_possible
 from worker.runtime import Runtime
 from worker.settings import Settings
 
@@ -58,6 +59,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         purger = threading.Thread(target=state.purge_loop, name="rw-purge", daemon=True)
         purger.start()
+        if push_possible(settings):
+            state.pusher.submit(state.warm_up)  # the first push need not wait for a compile
         try:
             yield
         finally:
@@ -72,7 +75,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         lifespan=lifespan,
     )
     app.state.api = state
-    for module in (routes_public, pages, routes_operator, routes_ops):
+    for module in (routes_public, pages, routes_operator, routes_ops, routes_websub):
         app.include_router(module.router)
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(service.InvalidField, _invalid_field)  # type: ignore[arg-type]
@@ -85,7 +88,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(Guard)
+    app.add_middleware(Guard, large_bodies={routes_websub.router.prefix: settings.max_feed_bytes})
     return app
 
 
@@ -145,10 +148,18 @@ class Guard:
 
     The log line and the metric name the route's template (``/unsubscribe/{token}``),
     never the path itself, so tokens in links stay out of logs and label values.
+    ``large_bodies``: path prefixes whose bodies may be larger (a WebSub push is a feed).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, large_bodies: dict[str, int] | None = None) -> None:
         self.app = app
+        self.large_bodies = large_bodies or {}
+
+    def _cap(self, path: str) -> int:
+        return next(
+            (cap for prefix, cap in self.large_bodies.items() if path.startswith(prefix + "/")),
+            MAX_BODY,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -156,11 +167,12 @@ class Guard:
             return
         started = time.perf_counter()
         status = 500
+        cap = self._cap(str(scope.get("path", "")))
         with logs.bind(request_id=secrets.token_hex(6)):
             length = dict(scope["headers"]).get(b"content-length", b"0")
-            if not length.isdigit() or int(length) > MAX_BODY:
+            if not length.isdigit() or int(length) > cap:
                 status = 413 if length.isdigit() else 400
-                await _problem(send, status, _too_large() if status == 413 else "bad length")
+                await _problem(send, status, _too_large(cap) if status == 413 else "bad length")
                 self._done(scope, status, started)
                 return
             received = 0
@@ -170,8 +182,8 @@ class Guard:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > MAX_BODY:
-                        raise HTTPException(413, _too_large())
+                    if received > cap:
+                        raise HTTPException(413, _too_large(cap))
                 return message
 
             async def send_with_headers(message: MutableMapping[str, Any]) -> None:
@@ -196,8 +208,8 @@ class Guard:
         log.log(level, "%s %s → %d in %.1f ms", method, route, status, elapsed)
 
 
-def _too_large() -> str:
-    return f"request body too large (at most {MAX_BODY} bytes)"
+def _too_large(cap: int) -> str:
+    return f"request body too large (at most {cap} bytes)"
 
 
 async def _problem(send: Callable[[Message], Awaitable[None]], status: int, detail: str) -> None:

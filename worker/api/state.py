@@ -39,6 +39,10 @@ class ApiState:
     sender: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="rw-send")
     )
+    pusher: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="rw-push")
+    )
+    """Ingests WebSub pushes one at a time, after the hub has had its answer."""
     stop: threading.Event = field(default_factory=threading.Event)
 
     def now(self) -> datetime:
@@ -86,6 +90,35 @@ class ApiState:
             except Exception:
                 log.exception("could not send %s now; the worker will retry it", delivery_id)
 
+    def ingest_soon(self, feed_id: str, topic: str, body: bytes, content_type: str | None) -> None:
+        """Ingest a pushed body in the background, then send what it created."""
+        self.pusher.submit(self._ingest, feed_id, topic, body, content_type, dict(logs.context()))
+
+    def warm_up(self) -> None:
+        """Compile the watch lists before the first WebSub push needs them."""
+        try:
+            self.runtime.matcher()
+        except Exception:
+            log.exception("could not compile the watch lists; the first push will try again")
+
+    def _ingest(
+        self,
+        feed_id: str,
+        topic: str,
+        body: bytes,
+        content_type: str | None,
+        context: dict[str, str],
+    ) -> None:
+        with logs.bind(**context):
+            try:
+                outcome = jobs.ingest_push(self.runtime, feed_id, topic, body, content_type)
+                for alert_id in outcome.operator_alert_ids:
+                    jobs.send_operator_alert(self.runtime, alert_id)
+            except Exception:
+                log.exception("feed %s: a WebSub push could not be ingested", feed_id)
+                return
+            self.send_soon(list(outcome.delivery_ids))
+
     def purge_loop(self) -> None:
         while not self.stop.wait(PURGE_EVERY):
             self.purge()
@@ -104,6 +137,7 @@ class ApiState:
 
     def close(self) -> None:
         self.stop.set()
+        self.pusher.shutdown(wait=True)
         self.sender.shutdown(wait=True)
         self.limiter.close()
         self.runtime.close()

@@ -10,6 +10,7 @@ import click
 from worker.commands.common import config_option, settings_for
 from worker.commands.feeds_io import discover_command, export_command, import_command
 from worker.core.feed_health import assess, describe
+from worker.db import websub
 from worker.db.feeds import feed_state, list_feeds
 from worker.db.models import Feed
 from worker.ingest.policy import PollPolicy
@@ -28,9 +29,15 @@ def _short(text: str) -> str:
 
 
 def feed_rows(
-    feeds: list[Feed], now: datetime, policies: dict[str, PollPolicy]
+    feeds: list[Feed],
+    now: datetime,
+    policies: dict[str, PollPolicy],
+    push_until: dict[str, datetime] | None = None,
 ) -> list[tuple[str, ...]]:
-    """One row per feed: id, status, last poll, next poll, entries, last error (or note)."""
+    """One row per feed: id, status, last poll, next poll, entries, last error (or note).
+
+    ``push_until``: feeds with an active WebSub subscription, to the end of its lease.
+    """
     rows: list[tuple[str, ...]] = []
     for feed in feeds:
         state = feed_state(feed)
@@ -41,6 +48,8 @@ def feed_rows(
         note = feed.last_error or (
             f"moved permanently to {feed.redirected_url}" if feed.redirected_url else "-"
         )
+        if push_until and feed.id in push_until:
+            status += f", push: active until {_time(push_until[feed.id])}"
         rows.append(
             (
                 feed.id,
@@ -73,7 +82,8 @@ def feeds_command(ctx: click.Context, show_all: bool, config_path: Path | None) 
     """Show each feed's health: status, last and next poll, entries, last error.
 
     Status is ok, failing since … (n failures), stale (no new entry for longer
-    than expected), gone (HTTP 410), or not polled yet. Times are UTC.
+    than expected), gone (HTTP 410), or not polled yet; "push: active until …"
+    when the feed's WebSub hub pushes it (polling goes on). Times are UTC.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -86,15 +96,16 @@ def feeds_command(ctx: click.Context, show_all: bool, config_path: Path | None) 
         runtime.sync_config()
         config = runtime.config().config
         policies = {f.id: PollPolicy.from_config(config, f.id) for f in config.feeds}
+        now = runtime.clock()
         with runtime.sessions() as session:
             feeds = list_feeds(session, include_inactive=show_all)
-        now = runtime.clock()
+            push_until = websub.active_until(session, now)
     finally:
         runtime.close()
     if not feeds:
         click.echo("no feeds configured")
         return
-    click.echo(format_table(feed_rows(feeds, now, policies)))
+    click.echo(format_table(feed_rows(feeds, now, policies, push_until)))
 
 
 feeds_command.add_command(discover_command)

@@ -121,6 +121,10 @@ class FetchResult:
     """Seconds the server says the body stays fresh (Cache-Control max-age or Expires)."""
     moved_to: str | None = None
     """Where a permanent redirect (301/308) at the start of the chain pointed."""
+    hub: str | None = None
+    """A WebSub hub named in the response's ``Link`` header (``rel="hub"``)."""
+    self_url: str | None = None
+    """The topic URL named in the response's ``Link`` header (``rel="self"``)."""
 
     @property
     def not_modified(self) -> bool:
@@ -154,6 +158,10 @@ class ParsedFeed:
     cursor: str | None = None
     """Where a source read in pages got to (a Telegram channel's newest post id): the
     next poll reads back to it."""
+    hub: str | None = None
+    """A WebSub hub the feed advertises (``<link rel="hub">``, Atom or RSS)."""
+    self_url: str | None = None
+    """The feed's own URL as it states it (``<link rel="self">``): the WebSub topic."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,9 +41,10 @@ def active_feed_ids(session: Session) -> list[str]:
     return list(session.scalars(select(Feed.id).where(Feed.active.is_(True)).order_by(Feed.id)))
 
 
-def lock_feed(session: Session, feed_id: str) -> Feed | None:
-    """The feed row, locked for this poll; None if another worker is polling it."""
-    statement = select(Feed).where(Feed.id == feed_id).with_for_update(skip_locked=True)
+def lock_feed(session: Session, feed_id: str, *, wait: bool = False) -> Feed | None:
+    """The feed row, locked for this poll; None if another worker is polling it (with
+    ``wait``: once that poll has finished)."""
+    statement = select(Feed).where(Feed.id == feed_id).with_for_update(skip_locked=not wait)
     return session.scalars(statement).first()
 
 

@@ -366,3 +366,31 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     """Ids only (a subscriber id, a key id), never an address or a name."""
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class WebSubSubscription(Base):
+    """A feed's WebSub subscription at its hub: one per feed, renewed before its lease ends."""
+
+    __tablename__ = "websub_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    """Random: the last part of the callback URL, so callbacks cannot be guessed."""
+    feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id"), unique=True)
+    hub: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(EncryptedText())
+    """The hub.secret distributions are signed with (encrypted like webhook secrets)."""
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    """new → requested → active; denied (the hub said no) or failed (it answered an error)."""
+    requested_at: Mapped[OptTimestamp]
+    """When the request the hub has yet to verify was sent; None when none is outstanding
+    (a verification then is refused: rightswatch did not ask)."""
+    lease_expires_at: Mapped[OptTimestamp]
+    next_attempt_at: Mapped[Timestamp]
+    """When to (re)send the subscription request: now for a new one, before the lease ends."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Requests in a row that were not verified."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[Created]
+
+    __table_args__ = (Index("ix_websub_subscriptions_due", "next_attempt_at"),)

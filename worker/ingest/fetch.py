@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from worker.core.errors import FetchError
 from worker.core.types import FetchResult
+from worker.core.websub import link_rels
 from worker.ingest.host_gate import HostGate, default_gate, host_key
 from worker.ingest.http import (
     Connections,
@@ -225,6 +226,7 @@ class Fetcher:
         if not 200 <= status < 300:
             raise status_error(status, response.reason, headers)
         body = self._read_body(response, deadline)
+        links = link_rels(", ".join(headers.get_all("Link") or ()))
         return FetchResult(
             url=url,
             status=status,
@@ -234,6 +236,8 @@ class Fetcher:
             content_type=headers.get("Content-Type"),
             fresh_for=fresh_for_seconds(headers),
             moved_to=moved_to,
+            hub=urljoin(url, links["hub"]) if "hub" in links else None,
+            self_url=urljoin(url, links["self"]) if "self" in links else None,
         ), status
 
     def _read_body(self, response: http.client.HTTPResponse, deadline: float) -> bytes:

@@ -289,13 +289,39 @@ def plain_rss(
         }
     except _NotPlain:
         return None
+    links = _atom_links(channel, url)
     return ParsedFeed(
         title=texts.get("title") or None,
         entries=tuple(e for e in entries if _worth_keeping(e)),
         language=texts.get("language") or None,
         problem=_too_many(len(items)),
         ttl=_ttl(texts.get("ttl")),
+        hub=links.get("hub"),
+        self_url=links.get("self"),
     )
+
+
+_ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
+
+
+def _atom_links(channel: ET.Element, base: str) -> dict[str, str]:
+    """An RSS channel's ``<atom:link rel=… href=…>`` by relation (the first of each)."""
+    found: dict[str, str] = {}
+    for link in channel.findall(_ATOM_LINK):
+        href = (link.get("href") or "").strip()
+        if href:
+            found.setdefault((link.get("rel") or "alternate").strip().lower(), _urljoin(base, href))
+    return found
+
+
+def _feed_links(feed: Any) -> dict[str, str]:
+    """feedparser's feed-level links by relation (the first of each)."""
+    found: dict[str, str] = {}
+    for link in feed.get("links") or ():
+        href = (link.get("href") or "").strip()
+        if href:
+            found.setdefault(str(link.get("rel") or "alternate").lower(), href)
+    return found
 
 
 def _too_many(count: int) -> str | None:
@@ -399,12 +425,15 @@ def parse_with_feedparser(body: bytes, url: str, content_type: str | None) -> Pa
         reason = f" ({_describe(bozo)})" if bozo else ""
         raise ParseError(f"not an RSS or Atom feed{reason}")
     feed = result.get("feed", {})
+    links = _feed_links(feed)
     return ParsedFeed(
         title=feed.get("title") or None,
         entries=entries,
         language=(feed.get("language") or None),
         problem=problem,
         ttl=_ttl(feed.get("ttl")),
+        hub=links.get("hub"),
+        self_url=links.get("self"),
     )
 
 

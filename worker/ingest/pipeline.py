@@ -16,11 +16,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from worker import metrics
 from worker.core.errors import FetchError, HostBusyError, ParseError, StoreError
 from worker.core.schedule import next_poll, spread
 from worker.core.types import FetchResult, ParsedFeed, PollOutcome
+from worker.db import websub
 from worker.db.feeds import lock_feed
 from worker.db.models import Feed
 from worker.db.session import SessionFactory
@@ -46,6 +48,8 @@ def ingest_feed(
     now: datetime,
     not_before: datetime | None = None,
     policy: PollPolicy | None = None,
+    pushed: FetchResult | None = None,
+    discover_hubs: bool = False,
 ) -> PollOutcome:
     """Fetch, parse, normalise, match and persist one feed in one transaction.
 
@@ -53,10 +57,17 @@ def ingest_feed(
     (a duplicate task after a redelivery). Nothing a server sends makes this
     raise: every failure is recorded on the feed and returned as ``error``.
     Only a lost database connection raises (OperationalError: the task retries).
+
+    ``pushed``: a body a WebSub hub delivered, taken instead of fetching (and
+    handled from there on exactly as a fetched one); it waits for a poll of the
+    same feed to finish rather than being skipped. ``discover_hubs``: note the
+    WebSub hub the feed advertises, so the feed gets subscribed.
     """
     policy = policy or PollPolicy()
     try:
-        return _poll(sessions, feed_id, fetcher, matcher, now, not_before, policy)
+        return _poll(
+            sessions, feed_id, fetcher, matcher, now, not_before, policy, pushed, discover_hubs
+        )
     except OperationalError:
         raise
     except Exception as e:  # nothing stored: say so on the feed, and back off
@@ -77,15 +88,22 @@ def _poll(
     now: datetime,
     not_before: datetime | None,
     policy: PollPolicy,
+    pushed: FetchResult | None,
+    discover_hubs: bool,
 ) -> PollOutcome:
     with sessions() as session, session.begin():
-        feed = lock_feed(session, feed_id)
+        feed = lock_feed(session, feed_id, wait=pushed is not None)
         if feed is None or not feed.active:
             return PollOutcome(feed_id, polled=False)
         if not_before is not None and feed.last_polled_at and feed.last_polled_at >= not_before:
             return PollOutcome(feed_id, polled=False)
         try:
-            result = _fetch(fetcher, feed, policy)
+            # A pushed body keeps the feed's validators: the next poll still asks conditionally.
+            result = (
+                replace(pushed, etag=feed.etag, last_modified=feed.last_modified)
+                if pushed is not None
+                else _fetch(fetcher, feed, policy)
+            )
         except HostBusyError as e:
             feed.next_poll_at = now + DEFER_DELAY * (1 + spread(feed.id))
             log.info("feed %s deferred: %s", feed.id, e)
@@ -108,6 +126,8 @@ def _poll(
                 unexpected = ParseError(f"unexpected error: {e!r}")
                 return feed_record.failed(session, feed, unexpected, now, policy)
         feed_record.succeeded(feed, result, body_hash, parsed, now)
+        if discover_hubs and pushed is None:
+            _note_hub(session, feed, result, parsed, now)
         with session.no_autoflush:  # the feed row is written once, at commit
             outcome = (
                 persist(session, feed_id, parsed, matcher, now, policy)
@@ -121,8 +141,9 @@ def _poll(
         feed.next_poll_at = next_poll(now, interval, 0, feed.id, max_backoff=policy.max_backoff)
         alert_ids = feed_record.assess_health(session, feed, now, policy)
     log.info(
-        "feed %s polled (%s): %d new entries, %d changed, %d new matches, %d deliveries",
+        "feed %s %s (%s): %d new entries, %d changed, %d new matches, %d deliveries",
         feed_id,
+        "pushed" if pushed is not None else "polled",
         "not modified" if parsed is None else f"HTTP {result.status}",
         outcome.new_entries,
         outcome.changed_entries,
@@ -130,6 +151,19 @@ def _poll(
         len(outcome.delivery_ids),
     )
     return replace(outcome, operator_alert_ids=alert_ids)
+
+
+def _note_hub(
+    session: Session, feed: Feed, result: FetchResult, parsed: ParsedFeed | None, now: datetime
+) -> None:
+    """The WebSub hub and topic the response names (its Link header first, as WebSub's
+    discovery says, then the feed's own links)."""
+    hub = result.hub or (parsed.hub if parsed else None)
+    if hub is None:
+        return
+    topic = result.self_url or (parsed.self_url if parsed else None) or result.url
+    if websub.note_hub(session, feed.id, hub, topic, now):
+        log.info("feed %s advertises the WebSub hub %s: subscribing", feed.id, hub)
 
 
 def _fetch(fetcher: Fetcher, feed: Feed, policy: PollPolicy) -> FetchResult:

@@ -55,7 +55,18 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
             if many
             else None
         ),
+        hub=_websub_hub(document.get("hubs"), url),
+        self_url=urljoin(url, feed_url) if (feed_url := _text(document.get("feed_url"))) else None,
     )
+
+
+def _websub_hub(hubs: Any, url: str) -> str | None:
+    """The first ``{"type": "WebSub", "url": …}`` of the feed's ``hubs`` (JSON Feed 1.1)."""
+    for hub in hubs if isinstance(hubs, list) else ():
+        websub = isinstance(hub, dict) and str(hub.get("type", "")).lower() == "websub"
+        if websub and (found := _text(hub.get("url"))):
+            return urljoin(url, found)
+    return None
 
 
 def _reason(error: Exception) -> str:
