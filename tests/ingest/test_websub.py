@@ -28,9 +28,11 @@ import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.api.conftest import Hook, LiveServer, wait_for
-from tests.conftest import WEBHOOK_SECRET, free_port
 from tests.security.proxies import socks5_proxy
+from tests.support.api import Hook, LiveServer
+from tests.support.network import free_port
+from tests.support.receiver import WEBHOOK_SECRET
+from tests.support.waits import wait_for
 from worker.api.app import create_app
 from worker.core.types import ParsedFeed
 from worker.core.websub import link_rels, sign, signature_valid
