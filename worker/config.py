@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -559,6 +559,11 @@ class _LineIndex:
             if loc[:end] in self.lines:
                 return self.lines[loc[:end]]
         return None
+
+
+def key_lines(path: Path) -> Callable[[Loc], int | None]:
+    """Key path → its line in the (already validated) file, for checks made after loading."""
+    return _LineIndex(_load_yaml(path.read_text(encoding="utf-8-sig"))[0]).line
 
 
 def format_loc(loc: Loc) -> str:
