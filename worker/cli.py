@@ -27,6 +27,7 @@ from worker.commands.security import (
     purge_command,
     rotate_key_command,
 )
+from worker.commands.try_alert import test_alert_command
 from worker.config import load_config
 from worker.core.errors import ConfigError, RightswatchError
 from worker.settings import Settings
@@ -212,6 +213,7 @@ def _register_optional_commands() -> None:
 
 _register_optional_commands()
 cli.add_command(check_config_command)
+cli.add_command(test_alert_command)
 cli.add_command(deliveries_command)
 cli.add_command(api_command)
 cli.add_command(feeds_command)

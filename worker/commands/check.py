@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 import click
@@ -33,11 +33,11 @@ from worker.config import Config, LoadedConfig, SubscriberConfig, key_lines, loa
 from worker.core.errors import ConfigError, ConfigProblem, DeliveryError, RightswatchError
 from worker.ingest.policy import PollPolicy
 from worker.ingest.sources import fetch_once, parse_source
-from worker.notify.email import EmailNotifier
-from worker.notify.webhook import WebhookNotifier
 from worker.outbox.machine import resolve_env_refs
-from worker.security.destinations import pick_address, system_resolver
 from worker.settings import Settings
+
+if TYPE_CHECKING:
+    from worker.notify.webhook import WebhookNotifier
 
 _WEBHOOK_ANSWERS = frozenset({405, 501})
 """Replies to OPTIONS that show a receiver is there (it takes POST only)."""
@@ -95,6 +95,9 @@ def channel_problems(loaded: LoadedConfig, settings: Settings) -> list[ConfigPro
 
 def _offline_webhook_problem(url: str, settings: Settings) -> str | None:
     """Refused like a delivery would be, for an address or localhost (no DNS offline)."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.security.destinations import pick_address, system_resolver
+
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
@@ -114,6 +117,10 @@ def _offline_webhook_problem(url: str, settings: Settings) -> str | None:
 
 def online_checks(loaded: LoadedConfig, settings: Settings) -> Iterator[Check]:
     """Try the SMTP server, each webhook, Apprise URL and feed once; send nothing."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.notify.email import EmailNotifier
+    from worker.notify.webhook import WebhookNotifier
+
     config = loaded.config
     if settings.smtp is not None:
         what = f"smtp {settings.smtp.host}:{settings.smtp.port}"

@@ -61,7 +61,7 @@ def subject(message: Message) -> str:
     if isinstance(message, OperatorNotice):
         return one_line(message.subject)
     if isinstance(message, ChannelTest):
-        return "[rightswatch] TEST alert: nobody was named, this only tests the channel"
+        return "[rightswatch] TEST alert: nobody was named"
     if isinstance(message, Digest):
         count = len(message.alerts)
         names = ", ".join(dict.fromkeys(n for a in message.alerts for n in _names(a)))
