@@ -13,6 +13,9 @@ from standardwebhooks.webhooks import Webhook
 from tests.checks.servers import http_server
 from tests.conftest import WEBHOOK_SECRET, free_port
 from worker.cli import cli
+from worker.db.models import Subscriber
+from worker.runtime import Runtime
+from worker.settings import load_settings
 
 SECRET_ENV = "TEST_ALERT_SECRET"
 HEAD = """\
@@ -140,4 +143,36 @@ def test_an_unknown_id_names_the_known_ones(
     path = write_config(HEAD + "  - id: desk\n    console: true\n    watchlists: [kg]\n")
     result = send_test(path, "dsek", tmp_path)
     assert result.exit_code == 1
-    assert "no subscriber or operator 'dsek'" in result.output and "(known: desk)" in result.output
+    assert "no subscriber or operator 'dsek' in " in result.output
+    assert "(known: desk)" in result.output
+
+
+def test_an_api_subscriber_from_the_database_gets_a_signed_test(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_config(HEAD + "  - id: desk\n    console: true\n    watchlists: [kg]\n")
+    database = f"sqlite:///{tmp_path / 'api.db'}"
+    settings = load_settings({**ENV, "RIGHTSWATCH_DATABASE_URL": database})  # type: ignore[dict-item]
+    with http_server(200) as (url, requests):
+        runtime = Runtime(settings)
+        try:
+            runtime.migrate()
+            with runtime.sessions() as session, session.begin():
+                session.add(
+                    Subscriber(
+                        id="api-7f3a",
+                        channel="webhook",
+                        address=f"{url}/api-hook",
+                        managed_by="api",
+                        status="active",
+                        webhook_secret=WEBHOOK_SECRET,
+                    )
+                )
+        finally:
+            runtime.close()
+        result = send_test(path, "api-7f3a", tmp_path, RIGHTSWATCH_DATABASE_URL=database)
+    assert result.exit_code == 0, result.output
+    (request,) = requests
+    assert request["path"] == "/api-hook"
+    payload = Webhook(WEBHOOK_SECRET).verify(request["body"], request["headers"])
+    assert payload["type"] == "test.alert" and payload["data"]["recipient"] == "api-7f3a"
