@@ -9,8 +9,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Sink
+from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner, Result
 
 from tests.checks.servers import http_server
@@ -262,3 +266,44 @@ def test_online_reports_an_apprise_url_apprise_refuses(write_config: Callable[..
     result = check(path, "--online")
     assert result.exit_code == 1
     assert "subscriber chat (apprise): FAILED: Apprise does not accept this URL" in result.output
+
+
+@pytest.fixture
+def smtp_with_auth() -> Iterator[int]:
+    """A real SMTP server that requires AUTH (user desk, password s3cret-pw), plain text."""
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth: Any) -> Any:
+        ok = auth.login == b"desk" and auth.password == b"s3cret-pw"
+        return AuthResult(success=ok, handled=False)
+
+    controller = Controller(
+        Sink(),
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=authenticate,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+@pytest.mark.parametrize(("password", "ok"), [("s3cret-pw", True), ("bad-pw", False)])
+def test_online_logs_in_to_the_smtp_server(
+    write_config: Callable[..., Path], smtp_with_auth: int, password: str, ok: bool
+) -> None:
+    path = write_config(config(subscribers=EMAIL))
+    url = f"smtp://desk:{password}@127.0.0.1:{smtp_with_auth}"
+    result = check(path, "--online", RIGHTSWATCH_SMTP_URL=url)
+    line = f"smtp 127.0.0.1:{smtp_with_auth}: "
+    if ok:
+        assert result.exit_code == 0, result.output
+        assert line + "ok: EHLO, AUTH" in result.output
+    else:
+        assert result.exit_code == 1
+        assert line + "FAILED: SMTP 535 " in result.output
+    assert password not in result.output
