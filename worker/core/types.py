@@ -303,4 +303,5 @@ class ChannelTest:
 
 
 Message = Alert | Digest | Confirmation | VerificationPing | OperatorNotice | ChannelTest
-"""Everything the outbox sends; every notifier takes every kind."""
+"""Everything a notifier sends (the outbox all but ChannelTest); every notifier takes every
+kind."""
