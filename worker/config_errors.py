@@ -89,6 +89,9 @@ def pydantic_message(err: ErrorDetails, loc: Loc, message: str, root: type[BaseM
             f"{key} is a list, not a single text: write it as a list: {key}: [{items}] "
             "or one '- item' per line"
         )
+    if err["type"] in _LIST_ERRORS and isinstance(value, dict):
+        example = _EXAMPLES.get(key, "- key: value")
+        return f"{key} is a list: start each of its items with '- ', e.g. '{example}'"
     if err["type"] in _MAPPING_ERRORS and isinstance(value, str | int | float):
         if key == "people":
             return (

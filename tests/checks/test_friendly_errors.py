@@ -131,3 +131,17 @@ def test_a_colon_in_a_value_asks_for_quotes(write_config: Callable[..., Path]) -
         f"{path}:10: invalid YAML: line 10 has a second ': ' in a value: put the value in "
         'quotes, e.g. title: "Kyrgyzstan: defenders"'
     )
+
+
+def test_a_mapping_where_a_list_is_expected(write_config: Callable[..., Path]) -> None:
+    path = write_config(HEAD + "    people:\n      name: Azimjan Askarov\n")
+    assert only(path) == (
+        f"{path}:11: watchlists[0].people: people is a list: start each of its items with "
+        "'- ', e.g. '- name: Azimjan Askarov'"
+    )
+
+
+def test_an_unknown_top_level_key(write_config: Callable[..., Path]) -> None:
+    path = write_config(HEAD.replace("subscribers:", "subscriber:") + "    keywords: [x]\n")
+    found = problems(path)
+    assert f"{path}:4: subscriber: unknown key 'subscriber': did you mean 'subscribers'?" in found
