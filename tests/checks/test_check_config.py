@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 
 from tests.checks.servers import http_server
 from tests.conftest import WEBHOOK_SECRET, feed_xml, free_port
+from tests.security.proxies import FAKE_HOST, http_proxy
 from worker.cli import cli
 
 SECRET_ENV = "CHECK_HOOK_SECRET"
@@ -307,3 +308,20 @@ def test_online_logs_in_to_the_smtp_server(
         assert result.exit_code == 1
         assert line + "FAILED: SMTP 535 " in result.output
     assert password not in result.output
+
+
+def test_online_fetches_a_feed_through_its_proxy(write_config: Callable[..., Path]) -> None:
+    rss = feed_xml([{"guid": "1", "title": "t", "description": "d"}]).encode()
+    with (
+        http_server(200, rss, "application/rss+xml") as (feed_url, _),
+        http_proxy() as (proxy_url, seen),
+    ):
+        port = feed_url.rsplit(":", 1)[1]
+        url = f"http://{FAKE_HOST}:{port}/feed.xml"  # resolves only at the proxy
+        path = write_config(
+            config(feeds=f"  - id: watched\n    url: {url}\n    proxy: {proxy_url}\n")
+        )
+        result = check(path, "--online")
+    assert result.exit_code == 0, result.output
+    assert "feed watched: ok: HTTP 200 through its proxy, 1 entry" in result.output.splitlines()
+    assert seen.requests == [url]
