@@ -176,3 +176,22 @@ def test_an_api_subscriber_from_the_database_gets_a_signed_test(
     assert request["path"] == "/api-hook"
     payload = Webhook(WEBHOOK_SECRET).verify(request["body"], request["headers"])
     assert payload["type"] == "test.alert" and payload["data"]["recipient"] == "api-7f3a"
+
+
+def test_a_console_test_is_printed(write_config: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_config(HEAD + "  - id: desk\n    console: true\n    watchlists: [kg]\n")
+    result = send_test(path, "desk", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "Subject: [rightswatch] TEST alert: nobody was named" in result.output
+    assert "test alert to subscriber desk by console: sent" in result.output
+
+
+def test_an_outbox_folder_gets_the_test_mail(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    folder = tmp_path / "outbox"
+    path = write_config(HEAD + f"  - id: files\n    outbox: {folder}\n    watchlists: [kg]\n")
+    result = send_test(path, "files", tmp_path)
+    assert result.exit_code == 0, result.output
+    (eml,) = folder.glob("test-*.eml")
+    assert b"X-Rightswatch-Test: yes" in eml.read_bytes()
