@@ -29,7 +29,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "worker.matching": ("worker.core", "worker.matching"),
     "worker.security": ("worker.core", "worker.security"),
     "worker.settings": ("worker.core", "worker.security", "worker"),
-    "worker.config": ("worker.core", "worker.security", "worker.settings"),
+    "worker.config": ("worker.core", "worker.security", "worker.settings", "worker.config_errors"),
+    "worker.config_errors": ("worker.core",),
     "worker.db": (
         "worker.core",
         "worker.security",

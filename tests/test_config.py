@@ -198,7 +198,8 @@ def test_check_config_cli_reports_and_exits_1(write_config: Callable[..., Path])
 
 def test_check_config_cli_on_a_valid_file(write_config: Callable[..., Path]) -> None:
     path = write_config(EXAMPLE)
-    result = run_cli("check-config", str(path), env={"CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET})
+    env = {"CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET, "RIGHTSWATCH_SMTP_URL": "smtp://mail"}
+    result = run_cli("check-config", str(path), env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
         f"{path}: OK: 1 feed, 1 watch list (3 people, 2 keywords), 2 subscribers"

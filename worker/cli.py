@@ -17,6 +17,7 @@ import click
 
 from worker import __version__, logs, metrics, redaction
 from worker.commands.api import api_command
+from worker.commands.check import check_config_command
 from worker.commands.common import config_option, settings_for
 from worker.commands.deliveries import deliveries_command
 from worker.commands.feeds import feeds_command
@@ -26,7 +27,8 @@ from worker.commands.security import (
     purge_command,
     rotate_key_command,
 )
-from worker.config import load_config, summary
+from worker.commands.try_alert import test_alert_command
+from worker.config import load_config
 from worker.core.errors import ConfigError, RightswatchError
 from worker.settings import Settings
 
@@ -49,22 +51,6 @@ def _print_problems(error: ConfigError) -> None:
 @click.version_option(__version__, prog_name="rightswatch")
 def cli() -> None:
     """rightswatch: alerts when the human-rights defenders you follow are named in a report."""
-
-
-@cli.command("check-config")
-@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@config_option
-def check_config(path: Path | None, config_path: Path | None) -> None:
-    """Validate a configuration file; print every problem with file:line."""
-    settings = settings_for(path or config_path)
-    try:
-        loaded = load_config(settings.config_path, settings.environ)
-    except ConfigError as e:
-        _print_problems(e)
-        count = len(e.problems)
-        click.echo(f"{settings.config_path}: {count} problem{'s' if count != 1 else ''}", err=True)
-        sys.exit(1)
-    click.echo(f"{settings.config_path}: OK: {summary(loaded.config)}")
 
 
 @cli.command()
@@ -226,6 +212,8 @@ def _register_optional_commands() -> None:
 
 
 _register_optional_commands()
+cli.add_command(check_config_command)
+cli.add_command(test_alert_command)
 cli.add_command(deliveries_command)
 cli.add_command(api_command)
 cli.add_command(feeds_command)

@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from worker.config_errors import pydantic_message, yaml_message
 from worker.core.digest import Frequency, parse_deliver_at, zone
 from worker.core.errors import ConfigError, ConfigProblem
 from worker.core.selectors import Pick
@@ -560,6 +561,11 @@ class _LineIndex:
         return None
 
 
+def key_lines(path: Path) -> Callable[[Loc], int | None]:
+    """Key path → its line in the (already validated) file, for checks made after loading."""
+    return _LineIndex(_load_yaml(path.read_text(encoding="utf-8-sig"))[0]).line
+
+
 def format_loc(loc: Loc) -> str:
     out = ""
     for part in loc:
@@ -585,6 +591,7 @@ def _pydantic_problems(error: ValidationError, path: str, index: _LineIndex) -> 
             message = f"missing required key {loc[-1]!r}" if loc else "missing required key"
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
+        message = pydantic_message(err, loc, message, Config)
         problems.append(ConfigProblem(path, index.line(loc), format_loc(loc), message))
     return problems
 
@@ -721,9 +728,8 @@ def parse_config(
     try:
         root, data = _load_yaml(text)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError([ConfigProblem(path, line, "", f"invalid YAML: {e.problem or e}")]) from e
+        line, message = yaml_message(e, text)
+        raise ConfigError([ConfigProblem(path, line, "", message)]) from e
     except yaml.YAMLError as e:
         raise ConfigError([ConfigProblem(path, None, "", f"invalid YAML: {e}")]) from e
     index = _LineIndex(root)

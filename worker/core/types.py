@@ -298,5 +298,18 @@ class OperatorNotice:
     """Machine-readable facts for webhooks: feed, status, since, failures, last error."""
 
 
-Message = Alert | Digest | Confirmation | VerificationPing | OperatorNotice
-"""Everything the outbox sends; every notifier takes every kind."""
+@dataclass(frozen=True, slots=True)
+class ChannelTest:
+    """A clearly marked test alert (``rightswatch test-alert``): proves a channel delivers
+    without anyone having been named."""
+
+    delivery_id: str
+    recipient_id: str
+    """The subscriber's or the operator's id."""
+    channel: str
+    sent_at: datetime
+
+
+Message = Alert | Digest | Confirmation | VerificationPing | OperatorNotice | ChannelTest
+"""Everything a notifier sends (the outbox all but ChannelTest); every notifier takes every
+kind."""

@@ -21,7 +21,7 @@ import dkim
 
 from worker.core.clock import utcnow
 from worker.core.errors import DeliveryError
-from worker.core.types import Alert, Digest, Message, OperatorNotice
+from worker.core.types import Alert, ChannelTest, Digest, Message, OperatorNotice
 from worker.notify import render
 from worker.notify.base import Recipient
 from worker.security.pgp import encrypt_mail
@@ -74,6 +74,8 @@ def build_message(
         mail["List-Id"] = f"rightswatch {message.frequency} digest <digest.rightswatch>"
     elif isinstance(message, OperatorNotice):
         mail["X-Rightswatch-Feed"] = message.feed_id
+    elif isinstance(message, ChannelTest):
+        mail["X-Rightswatch-Test"] = "yes"
     url = unsubscribe_url(public_url, recipient) if about_matches else None
     if url is not None:
         token = quote(recipient.unsubscribe_token or "")
@@ -157,6 +159,29 @@ class EmailNotifier:
             ) from e
         except (TimeoutError, smtplib.SMTPException, OSError) as e:
             raise DeliveryError(f"SMTP connection failed: {type(e).__name__}: {e}") from e
+
+    def check_server(self) -> str:
+        """Connect, EHLO, STARTTLS and log in as a send would, then quit without sending;
+        what was done. For ``check-config --online``."""
+        if self._smtp is None:
+            raise DeliveryError("RIGHTSWATCH_SMTP_URL is not set")
+        smtp = self._smtp
+        try:
+            with self._connect(smtp) as client:
+                client.ehlo_or_helo_if_needed()
+                client.noop()
+        except smtplib.SMTPResponseException as e:
+            reply = (
+                e.smtp_error.decode(errors="replace")
+                if isinstance(e.smtp_error, bytes)
+                else str(e.smtp_error)
+            )
+            raise DeliveryError(f"SMTP {e.smtp_code} {reply}", status=e.smtp_code) from e
+        except (TimeoutError, smtplib.SMTPException, OSError) as e:
+            raise DeliveryError(f"SMTP connection failed: {type(e).__name__}: {e}") from e
+        steps = ["EHLO", {"tls": "TLS", "starttls": "STARTTLS"}.get(smtp.security, "")]
+        steps.append("AUTH" if smtp.username and smtp.password else "")
+        return ", ".join(step for step in steps if step)
 
     def _connect(self, smtp: SmtpSettings) -> smtplib.SMTP:
         context = ssl.create_default_context()

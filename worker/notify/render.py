@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from worker.core.errors import DeliveryError
 from worker.core.types import (
     Alert,
+    ChannelTest,
     Confirmation,
     Digest,
     Message,
@@ -59,6 +60,8 @@ def subject(message: Message) -> str:
         return "[rightswatch] Webhook verification"
     if isinstance(message, OperatorNotice):
         return one_line(message.subject)
+    if isinstance(message, ChannelTest):
+        return "[rightswatch] TEST alert: nobody was named"
     if isinstance(message, Digest):
         count = len(message.alerts)
         names = ", ".join(dict.fromkeys(n for a in message.alerts for n in _names(a)))
@@ -142,6 +145,8 @@ def text_body(
         return message.body
     if isinstance(message, VerificationPing):
         return f"Verification of a rightswatch webhook subscription: {message.subscription_id}\n"
+    if isinstance(message, ChannelTest):
+        return _test_text(message, security_phrase)
     context = _context(message, unsubscribe_url, manage_url, security_phrase)
     return _env.get_template(_template(message, ".txt")).render(context)
 
@@ -155,10 +160,20 @@ def html_body(
     """The HTML alternative, for the kinds that have one (operator notices are plain text)."""
     if isinstance(message, Confirmation):
         return _env.get_template("confirm.html").render(_confirmation_context(message))
-    if isinstance(message, OperatorNotice | VerificationPing):
+    if isinstance(message, OperatorNotice | VerificationPing | ChannelTest):
         return None
     context = _context(message, unsubscribe_url, manage_url, security_phrase)
     return _env.get_template(_template(message, ".html")).render(context)
+
+
+def _test_text(message: ChannelTest, security_phrase: str | None) -> str:
+    phrase = f"Your security phrase: {security_phrase}\n\n" if security_phrase else ""
+    return (
+        f"{phrase}THIS IS A TEST ALERT. Nobody was named; no action is needed.\n\n"
+        f"It was sent by `rightswatch test-alert {message.recipient_id}` at "
+        f"{_format_time(message.sent_at)} to check that alerts reach you by {message.channel}. "
+        "Real alerts will come the same way.\n"
+    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -204,6 +219,8 @@ def _payload_type(message: Message) -> str:
         return "subscription.verification"
     if isinstance(message, OperatorNotice):
         return "feed.health"
+    if isinstance(message, ChannelTest):
+        return "test.alert"
     raise DeliveryError("a confirmation is sent by e-mail only", retryable=False)
 
 
@@ -215,6 +232,13 @@ def _payload_data(message: Message) -> dict[str, Any]:
             "subscription_id": message.subscription_id,
             "challenge": message.challenge,
             "watchlists": list(message.watchlists),
+        }
+    if isinstance(message, ChannelTest):
+        return {
+            "id": message.delivery_id,
+            "test": True,
+            "recipient": message.recipient_id,
+            "text": _test_text(message, None),
         }
     if isinstance(message, OperatorNotice):
         return {

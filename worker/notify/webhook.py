@@ -61,6 +61,18 @@ class WebhookNotifier:
     def close(self) -> None:
         self._client.close()
 
+    def probe(self, url: str) -> int:
+        """The status an unsigned OPTIONS request to ``url`` gets through the same guarded
+        client (address checks, no redirects): says whether something answers there,
+        without sending a message. For ``check-config --online``."""
+        try:
+            response = self._client.request("OPTIONS", url)
+        except httpx.TimeoutException as e:
+            raise DeliveryError(f"webhook timed out ({type(e).__name__})") from e
+        except httpx.HTTPError as e:
+            raise DeliveryError(f"webhook request failed: {type(e).__name__}: {e}") from e
+        return response.status_code
+
     def send(self, message: Message, recipient: Recipient) -> None:
         reply = self._post(recipient, message.delivery_id, lambda now: render.payload(message, now))
         if isinstance(message, VerificationPing) and message.challenge not in reply:

@@ -74,7 +74,7 @@ class Deliveries:
             cancel_reason = None if message else "nothing to send"
         return Prepared(
             kind=delivery.kind,
-            recipient=_recipient(subscriber, self.settings),
+            recipient=subscriber_recipient(subscriber, self.settings),
             deadline=delivery.expires_at or (delivery.period_end or delivery.created_at) + LIFETIME,
             waiting_since=_waiting_since(delivery, message),
             attempts=delivery.attempts,
@@ -154,7 +154,7 @@ def _keep_unsubscribe_hash(subscriber: Subscriber, secret_key: str) -> None:
         subscriber.unsubscribe_token_hash = expected
 
 
-def _recipient(subscriber: Subscriber, settings: Settings) -> Recipient:
+def subscriber_recipient(subscriber: Subscriber, settings: Settings) -> Recipient:
     """Who the row goes to, with the secrets and link tokens its channel needs."""
     address = subscriber.address
     if subscriber.channel == "apprise":

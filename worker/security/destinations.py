@@ -71,7 +71,7 @@ def pick_address(host: str, port: int, *, allow_private: bool, resolve: Resolver
         for address in addresses:
             if refused_address(address):
                 where = (
-                    f"webhook address {address}"
+                    f"webhook address {address} is"
                     if host.strip("[]") == str(address)
                     else f"webhook host {host} resolves to {address},"
                 )

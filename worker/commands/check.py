@@ -1,0 +1,222 @@
+"""``rightswatch check-config [--online]``: will this configuration work here?
+
+Without ``--online`` nothing is contacted: the file is validated, and every
+channel that cannot work in this environment is an error — e-mail without
+``RIGHTSWATCH_SMTP_URL``, ``apprise:`` without the extra installed, a webhook
+written as a private or loopback address (or ``localhost``) without
+``RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE``. Host names are not resolved offline.
+
+``--online`` then tries each channel and feed once, sending nothing: the SMTP
+server (connect, EHLO, STARTTLS and AUTH as configured, QUIT), each webhook (its
+name resolved and checked like a delivery, then an unsigned ``OPTIONS`` request:
+something must answer, 2xx, 405 or 501, not a redirect, a 404 or an error), each
+Apprise URL (Apprise must accept it) and each feed (fetched once through its
+proxy and parsed). ``rightswatch test-alert`` sends a real, signed test message.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import ipaddress
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit
+
+import click
+
+from worker.commands.common import config_option, settings_for
+from worker.config import Config, LoadedConfig, SubscriberConfig, key_lines, load_config, summary
+from worker.core.errors import ConfigError, ConfigProblem, DeliveryError, RightswatchError
+from worker.ingest.policy import PollPolicy
+from worker.ingest.sources import fetch_once, parse_source
+from worker.outbox.machine import resolve_env_refs
+from worker.settings import Settings
+
+if TYPE_CHECKING:
+    from worker.notify.webhook import WebhookNotifier
+
+_WEBHOOK_ANSWERS = frozenset({405, 501})
+"""Replies to OPTIONS that show a receiver is there (it takes POST only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The outcome of trying one channel or feed."""
+
+    what: str
+    ok: bool
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.what}: {'ok' if self.ok else 'FAILED'}: {self.detail}"
+
+
+def channels(config: Config) -> Iterator[tuple[str, int, SubscriberConfig]]:
+    """(``subscribers`` or ``operators``, index, entry) of every enabled recipient."""
+    for kind, entries in (("subscribers", config.subscribers), ("operators", config.operators)):
+        for index, entry in enumerate(entries):
+            if entry.enabled:
+                yield kind, index, entry
+
+
+def apprise_installed() -> bool:
+    return importlib.util.find_spec("apprise") is not None
+
+
+def channel_problems(loaded: LoadedConfig, settings: Settings) -> list[ConfigProblem]:
+    """The channels of the configuration that cannot work in this environment."""
+    line = key_lines(loaded.path)
+    problems = []
+    for kind, index, entry in channels(loaded.config):
+        role = "subscriber" if kind == "subscribers" else "operator"
+        key = entry.channel
+        message = None
+        if key == "email" and settings.smtp is None:
+            message = (
+                f"e-mail {role} but RIGHTSWATCH_SMTP_URL is not set, so every e-mail would "
+                "fail: set it (e.g. smtp+starttls://user:password@mail.example.org:587)"
+            )
+        elif key == "apprise" and not apprise_installed():
+            message = (
+                f"apprise {role} but Apprise is not installed: pip install 'rightswatch[apprise]'"
+            )
+        elif key == "webhook" and entry.webhook is not None:
+            message = _offline_webhook_problem(entry.webhook, settings)
+        if message is not None:
+            loc = (kind, index, key)
+            where = f"{kind}[{index}].{key}"
+            problems.append(ConfigProblem(str(loaded.path), line(loc), where, message))
+    return problems
+
+
+def _offline_webhook_problem(url: str, settings: Settings) -> str | None:
+    """Refused like a delivery would be, for an address or localhost (no DNS offline)."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.security.destinations import pick_address, system_resolver
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host != "localhost" and not host.endswith(".localhost"):
+            return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        pick_address(
+            host, port, allow_private=settings.webhook_allow_private, resolve=system_resolver
+        )
+    except DeliveryError as e:
+        return str(e)
+    return None
+
+
+def online_checks(loaded: LoadedConfig, settings: Settings) -> Iterator[Check]:
+    """Try the SMTP server, each webhook, Apprise URL and feed once; send nothing."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.notify.email import EmailNotifier
+    from worker.notify.webhook import WebhookNotifier
+
+    config = loaded.config
+    if settings.smtp is not None:
+        what = f"smtp {settings.smtp.host}:{settings.smtp.port}"
+        try:
+            yield Check(what, True, EmailNotifier(settings).check_server())
+        except DeliveryError as e:
+            yield Check(what, False, str(e))
+    webhooks = WebhookNotifier(settings)
+    try:
+        for kind, _, entry in channels(config):
+            what = f"{kind.removesuffix('s')} {entry.id}"
+            if entry.webhook is not None:
+                yield _webhook_check(webhooks, f"{what} (webhook)", entry.webhook)
+            elif entry.apprise is not None:
+                yield _apprise_check(f"{what} (apprise)", resolve_env_refs(entry.apprise, settings))
+    finally:
+        webhooks.close()
+    for feed in config.feeds:
+        if feed.enabled:
+            yield _feed_check(config, feed.id, feed.url, settings)
+
+
+def _webhook_check(webhooks: WebhookNotifier, what: str, url: str) -> Check:
+    host = urlsplit(url).hostname
+    try:
+        status = webhooks.probe(url)
+    except DeliveryError as e:
+        return Check(what, False, str(e))
+    if status < 300 or status in _WEBHOOK_ANSWERS:
+        return Check(what, True, f"{host} answers (HTTP {status} to OPTIONS)")
+    if status < 400:
+        return Check(what, False, f"{host} answers HTTP {status}: deliveries follow no redirect")
+    if status in (404, 410):
+        return Check(what, False, f"{host} answers HTTP {status}: no receiver at this URL")
+    return Check(what, False, f"{host} answers HTTP {status}")
+
+
+def _apprise_check(what: str, url: str) -> Check:
+    if not apprise_installed():
+        return Check(what, False, "Apprise is not installed: pip install 'rightswatch[apprise]'")
+    apprise = importlib.import_module("apprise")
+    if not apprise.Apprise().add(url):
+        return Check(what, False, "Apprise does not accept this URL (unknown scheme or malformed)")
+    return Check(what, True, f"Apprise accepts the {urlsplit(url).scheme}:// URL")
+
+
+def _feed_check(config: Config, feed_id: str, url: str, settings: Settings) -> Check:
+    policy = PollPolicy.from_config(config, feed_id)
+    via = " through its proxy" if policy.limits.proxy else ""
+    try:
+        result = fetch_once(settings, policy.source, url, policy.limits)
+        parsed = parse_source(policy.source, result.body, result.url, result.content_type)
+    except RightswatchError as e:
+        return Check(f"feed {feed_id}", False, f"{e}{via}")
+    count = len(parsed.entries)
+    return Check(
+        f"feed {feed_id}",
+        True,
+        f"HTTP {result.status}{via}, {count} entr{'y' if count == 1 else 'ies'}",
+    )
+
+
+@click.command("check-config")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also try the SMTP server, each webhook, Apprise URL and feed once (sends nothing).",
+)
+def check_config_command(path: Path | None, config_path: Path | None, online: bool) -> None:
+    """Validate a configuration file; print every problem with file:line."""
+    settings = settings_for(path or config_path)
+    try:
+        loaded = load_config(settings.config_path, settings.environ)
+    except ConfigError as e:
+        _fail(settings.config_path, [str(p) for p in e.problems])
+    problems = [str(p) for p in channel_problems(loaded, settings)]
+    for problem in problems:
+        click.echo(problem, err=True)
+    failed = 0
+    if online:
+        for check in online_checks(loaded, settings):
+            click.echo(str(check))
+            failed += not check.ok
+    if problems or failed:
+        _fail(settings.config_path, [], len(problems), failed)
+    click.echo(f"{settings.config_path}: OK: {summary(loaded.config)}")
+
+
+def _fail(path: Path, problems: list[str], count: int = 0, failed: int = 0) -> NoReturn:
+    for problem in problems:
+        click.echo(problem, err=True)
+    count += len(problems)
+    parts = [f"{count} problem{'s' if count != 1 else ''}"] if count or not failed else []
+    if failed:
+        parts.append(f"{failed} online check{'s' if failed != 1 else ''} failed")
+    click.echo(f"{path}: {', '.join(parts)}", err=True)
+    sys.exit(1)
