@@ -18,8 +18,10 @@ from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner, Result
 
 from tests.checks.servers import http_server
-from tests.conftest import WEBHOOK_SECRET, feed_xml, free_port
 from tests.security.proxies import FAKE_HOST, http_proxy
+from tests.support.feeds import feed_xml
+from tests.support.network import free_port
+from tests.support.receiver import WEBHOOK_SECRET
 from worker.cli import cli
 
 SECRET_ENV = "CHECK_HOOK_SECRET"

@@ -11,7 +11,8 @@ from click.testing import CliRunner, Result
 from standardwebhooks.webhooks import Webhook
 
 from tests.checks.servers import http_server
-from tests.conftest import WEBHOOK_SECRET, free_port
+from tests.support.network import free_port
+from tests.support.receiver import WEBHOOK_SECRET
 from worker.cli import cli
 from worker.db.models import Subscriber
 from worker.runtime import Runtime
