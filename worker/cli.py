@@ -21,6 +21,7 @@ from worker.commands.api import api_command
 from worker.commands.common import RAN_WITH_FAILURES, config_option, settings_for
 from worker.commands.deliveries import deliveries_command
 from worker.commands.feeds import feeds_command
+from worker.commands.poll import poll_command
 from worker.commands.security import (
     audit_command,
     generate_key_command,
@@ -232,6 +233,7 @@ _register_optional_commands()
 cli.add_command(deliveries_command)
 cli.add_command(api_command)
 cli.add_command(feeds_command)
+cli.add_command(poll_command)
 cli.add_command(purge_command)
 cli.add_command(generate_key_command)
 cli.add_command(rotate_key_command)
