@@ -1,4 +1,5 @@
-"""The last good configuration keeps running: a YAML broken while `rightswatch run` runs.
+"""The last good configuration keeps running: a YAML broken under `rightswatch run`, and
+under a Celery worker and beat.
 
 Polling and alerts go on under the last valid configuration; `rightswatch health`
 exits non-zero naming file:line, the metrics say ``rightswatch_config_valid 0``, the
@@ -13,11 +14,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -96,15 +99,22 @@ def health(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_broken_yaml_keeps_the_last_good_config_running(
-    tmp_path: Path,
-    pg_database: str,
-    httpserver: HTTPServer,
-    smtp_server: tuple[str, Any],
-    start_process: Callable[..., subprocess.Popen[bytes]],
-) -> None:
+@dataclass
+class Stack:
+    env: dict[str, str]
+    config: Path
+    good: str
+    broken: str
+    feed: FeedServer
+    mails: list[EmailMessage]
+    metrics_port: int
+
+
+@pytest.fixture
+def stack(
+    tmp_path: Path, pg_database: str, httpserver: HTTPServer, smtp_server: tuple[str, Any]
+) -> Stack:
     smtp_url, inbox = smtp_server
-    mails: list[EmailMessage] = inbox.messages
     feed = FeedServer()
     httpserver.expect_request("/feed.xml").respond_with_handler(feed.handler)
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
@@ -122,51 +132,91 @@ def test_a_broken_yaml_keeps_the_last_good_config_running(
         RIGHTSWATCH_SMTP_FROM="rightswatch <alerts@rights.example.org>",
         RIGHTSWATCH_METRICS_PORT=str(metrics_port),
     )
-    run = start_process("run", env=env, name="run")
-    log = tmp_path / "run.log"
+    return Stack(env, config, good, broken, feed, inbox.messages, metrics_port)
+
+
+def break_and_fix(
+    stack: Stack, httpserver: HTTPServer, logs: Callable[[], str], running: Callable[[], bool]
+) -> None:
+    """Break the YAML under running processes, check they carry on and say so; fix it."""
+    config, mails = stack.config, stack.mails
 
     def hooks() -> int:
         return sum(1 for request, _ in httpserver.log if request.path == "/hook")
 
     def config_valid_gauge() -> str:
         try:
-            text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+            url = f"http://127.0.0.1:{stack.metrics_port}/metrics"
+            text = httpx.get(url, timeout=5).text
         except httpx.HTTPError:
             return ""
-        return next(
-            (ln for ln in text.splitlines() if ln.startswith("rightswatch_config_valid")), ""
-        )
+        lines = text.splitlines()
+        return next((ln for ln in lines if ln.startswith("rightswatch_config_valid")), "")
 
-    assert wait_for(lambda: hooks() == 1, 60), log.read_text()
-    assert health(env).returncode == 0
+    assert wait_for(lambda: hooks() == 1, 90), logs()
+    assert health(stack.env).returncode == 0
     assert wait_for(lambda: config_valid_gauge() == "rightswatch_config_valid 1.0", 30)
 
-    config.write_text(broken, encoding="utf-8")
-    assert wait_for(lambda: health(env).returncode == 1, 60), log.read_text()
-    report = health(env)
+    config.write_text(stack.broken, encoding="utf-8")
+    assert wait_for(lambda: health(stack.env).returncode == 1, 60), logs()
+    report = health(stack.env)
     assert report.returncode == 1
     (line,) = (ln for ln in report.stdout.splitlines() if ln.startswith("config:"))
     assert line.startswith("config: FAILING: invalid since ")
     assert f"({config}:{BROKEN_LINE}: invalid YAML: " in line
     assert wait_for(lambda: config_valid_gauge() == "rightswatch_config_valid 0.0", 30)
 
-    with feed.lock:  # polling and alerts go on under the last good configuration
-        feed.items = [ITEM, LATER]
-    assert wait_for(lambda: hooks() == 2, 60), log.read_text()
-    assert wait_for(lambda: len(mails) == 1, 30), log.read_text()
+    with stack.feed.lock:  # polling and alerts go on under the last good configuration
+        stack.feed.items = [ITEM, LATER]
+    assert wait_for(lambda: hooks() == 2, 60), logs()
+    assert wait_for(lambda: len(mails) == 1, 30), logs()
     (invalid,) = mails
     assert invalid["To"] == "ops@example.org"
     assert invalid["Subject"] == "[rightswatch] the configuration file is invalid"
     body = invalid.get_body(("plain",))
     assert body is not None and f"{config}:{BROKEN_LINE}: invalid YAML" in body.get_content()
-    assert log.read_text().count("is invalid; still running the last valid one") == 1
-    assert f"{config}:{BROKEN_LINE}: invalid YAML" in log.read_text()
+    assert f"{config}:{BROKEN_LINE}: invalid YAML" in logs()
+    assert "Traceback" not in logs()
 
-    config.write_text(good + "# fixed\n", encoding="utf-8")
-    assert wait_for(lambda: len(mails) == 2, 60), log.read_text()
+    config.write_text(stack.good + "# fixed\n", encoding="utf-8")
+    assert wait_for(lambda: len(mails) == 2, 60), logs()
     assert mails[1]["Subject"] == "[rightswatch] the configuration file is valid again"
-    fixed = health(env)
+    fixed = health(stack.env)
     assert fixed.returncode == 0, fixed.stdout
     assert "config: ok: valid" in fixed.stdout.splitlines()
     assert wait_for(lambda: config_valid_gauge() == "rightswatch_config_valid 1.0", 30)
-    assert len(mails) == 2 and run.poll() is None
+    assert len(mails) == 2 and running()
+
+
+def test_a_yaml_broken_while_run_runs_keeps_the_last_good_config(
+    stack: Stack,
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    start_process: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    run = start_process("run", env=stack.env, name="run")
+    log = tmp_path / "run.log"
+    break_and_fix(stack, httpserver, log.read_text, lambda: run.poll() is None)
+    assert log.read_text().count("is invalid; still running the last valid one") == 1
+
+
+def test_a_yaml_broken_under_celery_worker_and_beat_keeps_the_last_good_config(
+    stack: Stack,
+    tmp_path: Path,
+    redis_url: str,
+    httpserver: HTTPServer,
+    start_process: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    env = stack.env = {**stack.env, "RIGHTSWATCH_BROKER_URL": redis_url}
+    migrated = subprocess.run(
+        [sys.executable, "-m", "worker", "migrate"], env=env, capture_output=True, text=True
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    worker = start_process("worker", "--concurrency", "2", env=env, name="worker")
+    beat = start_process("beat", env=env, name="beat")
+
+    def logs() -> str:
+        return "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("*.log"))
+
+    break_and_fix(stack, httpserver, logs, lambda: worker.poll() is None and beat.poll() is None)
+    assert "ConfigError" not in logs()
