@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from worker.core.config_health import ConfigInvalid
 from worker.db import config_state
 from worker.db.session import make_engine
 from worker.settings import Settings
@@ -56,6 +57,10 @@ def _broker(settings: Settings) -> Check:
         return Check("broker", False, f"{type(e).__name__}: {e}".splitlines()[0])
 
 
-def check(settings: Settings) -> list[Check]:
+def check(settings: Settings, seen_here: ConfigInvalid | None = None) -> list[Check]:
+    """Every check; ``seen_here``: this process found the file invalid (it may not have
+    recorded it yet), which fails the config check whatever the database says."""
     database, *config = _database(settings)
+    if seen_here is not None and (not config or config[0].ok):
+        config = [Check("config", False, seen_here.describe())]
     return [database, _broker(settings), *config]

@@ -21,6 +21,7 @@ from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from worker.config import LoadedConfig, load_config
 from worker.core.clock import utcnow
@@ -144,12 +145,23 @@ class Runtime:
         """
         loaded = self.config()
         with self.sessions() as session, session.begin():
-            config_state.record(session, self._invalid, loaded.config.operators, self.clock())
+            self._record_config_state(session, loaded)
             if config_sync.synced_version(session) == loaded.version:
                 return False
             config_sync.sync_config(session, loaded.config, loaded.version, self.clock())
         log.info("configuration %s synced to the database", loaded.version[:12])
         return True
+
+    def record_config_state(self) -> list[str]:
+        """Record whether the file is valid, for processes that do not sync (the API)."""
+        loaded = self.config()
+        with self.sessions() as session, session.begin():
+            return self._record_config_state(session, loaded)
+
+    def _record_config_state(self, session: Session, loaded: LoadedConfig) -> list[str]:
+        """Ids of the operator alerts queued if the file's validity changed."""
+        operators = loaded.config.operators
+        return config_state.record(session, self._invalid, operators, self.clock())
 
     def close(self) -> None:
         if "fetcher" in self.__dict__:
