@@ -64,11 +64,11 @@ def adapted_interval(
     return min(delay, ceiling)
 
 
-def server_wait(hint: timedelta | None, bounds: tuple[timedelta, timedelta]) -> timedelta | None:
+def server_wait(hint: timedelta | None, max_poll_interval: timedelta) -> timedelta | None:
     """How long the server asked us to wait (TTL, Cache-Control, Expires), capped at
-    max_poll_interval (``bounds[1]``): the only thing that may poll a healthy feed later
-    than its interval."""
-    return None if hint is None else min(hint, bounds[1])
+    ``max_poll_interval``: the only thing that may poll a healthy feed later than its
+    interval."""
+    return None if hint is None else min(hint, max_poll_interval)
 
 
 def next_poll(

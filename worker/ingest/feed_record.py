@@ -92,7 +92,7 @@ def schedule_healthy(
         0,
         feed.id,
         max_backoff=policy.max_backoff,
-        not_before=server_wait(hint, (policy.min_poll_interval, policy.max_poll_interval)),
+        not_before=server_wait(hint, policy.max_poll_interval),
     )
 
 
