@@ -160,3 +160,18 @@ def test_run_keeps_the_promise_and_follows_a_changed_interval(
         assert run.poll() is None
     finally:
         engine.dispose()
+
+
+def test_a_default_max_poll_interval_alone_tightens_every_feed(
+    lab: FeedLab, httpserver: HTTPServer
+) -> None:
+    """``defaults: max_poll_interval: 2m`` is valid beside the default min_poll_interval (5m)."""
+    httpserver.expect_request("/feed.xml").respond_with_data(rss(quiet_items(START)))
+    url = httpserver.url_for("/feed.xml")
+    lab.configure(config(url))
+    assert lab.poll("quiet").error is None
+    polled = lab.now
+    lab.configure(config(url).replace("defaults:\n", "defaults:\n  max_poll_interval: 2m\n"))
+    assert lab.feed("quiet").next_poll_at == polled + timedelta(minutes=2)
+    assert lab.poll("quiet").error is None
+    assert lab.feed("quiet").next_poll_at - lab.now <= timedelta(minutes=2)  # type: ignore[operator]
