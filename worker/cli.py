@@ -1,7 +1,8 @@
 """The ``rightswatch`` command.
 
 Every error a user can cause ends as one clear line on standard error and exit
-status 1 — never a traceback.
+status 1 — never a traceback. ``run --once`` and ``poll`` exit 3 when they ran
+but some feeds or alerts failed.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import click
 from worker import __version__, logs, metrics, redaction
 from worker.commands.api import api_command
 from worker.commands.check import check_config_command
-from worker.commands.common import config_option, settings_for
+from worker.commands.common import RAN_WITH_FAILURES, config_option, settings_for
 from worker.commands.deliveries import deliveries_command
 from worker.commands.feeds import feeds_command
+from worker.commands.poll import poll_command
 from worker.commands.security import (
     audit_command,
     generate_key_command,
@@ -84,6 +86,8 @@ def run(config_path: Path | None, once: bool) -> None:
             for failure in result.failed_feeds:
                 click.echo(f"feed failed: {failure}", err=True)
             click.echo(result.line())
+            if result.feeds_failed or result.alerts_failed:
+                sys.exit(RAN_WITH_FAILURES)
             return
         stop = threading.Event()
 
@@ -217,6 +221,7 @@ cli.add_command(test_alert_command)
 cli.add_command(deliveries_command)
 cli.add_command(api_command)
 cli.add_command(feeds_command)
+cli.add_command(poll_command)
 cli.add_command(purge_command)
 cli.add_command(generate_key_command)
 cli.add_command(rotate_key_command)

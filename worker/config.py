@@ -131,9 +131,10 @@ class Defaults(_Model):
 
     poll_interval: Duration = timedelta(minutes=15)
     min_poll_interval: Duration = timedelta(minutes=5)
-    """Adaptive polling never goes below this (nor below the feed's own poll_interval)."""
+    """Adaptive polling of a busy feed never goes below this (nor below its poll_interval)."""
     max_poll_interval: Duration = timedelta(hours=6)
-    """Adaptive polling and server hints never go above this (nor above poll_interval)."""
+    """Server hints (TTL, Cache-Control) never push a poll later than this; shorter than
+    poll_interval, it is the ceiling instead."""
     max_backoff: Duration = timedelta(hours=24)
     """Longest wait between tries of a failing feed: failing feeds are never given up on."""
     stale_after: Duration | None = None
@@ -154,7 +155,8 @@ class Defaults(_Model):
 
     @model_validator(mode="after")
     def _bounds(self) -> Defaults:
-        if self.min_poll_interval > self.max_poll_interval:
+        both = {"min_poll_interval", "max_poll_interval"} <= self.model_fields_set
+        if both and self.min_poll_interval > self.max_poll_interval:
             raise ValueError("min_poll_interval is longer than max_poll_interval")
         return self
 

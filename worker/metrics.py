@@ -38,6 +38,7 @@ from sqlalchemy.pool import NullPool
 from worker.config import LoadedConfig, load_config
 from worker.core.errors import ConfigError
 from worker.core.feed_health import assess
+from worker.db import config_state
 from worker.db import feeds as feeds_db
 from worker.db import outbox as outbox_db
 from worker.db import subscribers as subscribers_db
@@ -163,7 +164,8 @@ def rate_limited(scope: str) -> None:
 
 
 class StateCollector:
-    """Queue depth, feeds by health and subscribers by status, read when scraped.
+    """Queue depth, feeds by health, subscribers by status and whether the configuration
+    is valid, read when scraped.
 
     Opens no pooled connection (a forked worker must not inherit one) and
     re-reads the configuration only when its file changes.
@@ -204,10 +206,16 @@ class StateCollector:
             "Subscribers by who manages them and status.",
             labels=["managed_by", "status"],
         )
+        config_valid = GaugeMetricFamily(
+            "rightswatch_config_valid",
+            "1 while the configuration file is valid; 0 while a running process found it "
+            "invalid and keeps the last valid one.",
+        )
         loaded = self._loaded()
         now = datetime.now(UTC)
         try:
             with Session(self._engine) as session:
+                config_valid.add_metric([], 0 if config_state.current(session) else 1)
                 for status, n in outbox_db.waiting_counts(session).items():
                     outbox.add_metric([status], n)
                 health = dict.fromkeys(("ok", "failing", "stale", "gone", "new"), 0)
@@ -221,6 +229,7 @@ class StateCollector:
         except SQLAlchemyError as e:
             log.warning("metrics: cannot read the database: %s", type(e).__name__)
             return
+        yield config_valid
         yield outbox
         yield feeds
         yield subscribers

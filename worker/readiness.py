@@ -1,4 +1,6 @@
-"""Is this process able to work? Database and broker reachability, for health checks."""
+"""Is this process able to work? Database and broker reachability, and whether a running
+process found the configuration file invalid (:mod:`worker.db.config_state`), for health
+checks."""
 
 from __future__ import annotations
 
@@ -7,7 +9,10 @@ from dataclasses import dataclass
 from kombu import Connection
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from worker.core.config_health import ConfigInvalid
+from worker.db import config_state
 from worker.db.session import make_engine
 from worker.settings import Settings
 
@@ -19,16 +24,26 @@ class Check:
     detail: str
 
 
-def _database(settings: Settings) -> Check:
+def _database(settings: Settings) -> list[Check]:
+    """The database, and the configuration's state as the running processes recorded it."""
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        return Check("database", True, "reachable")
     except SQLAlchemyError as e:
-        return Check("database", False, str(getattr(e, "orig", None) or e).strip().splitlines()[0])
+        detail = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+        engine.dispose()
+        return [Check("database", False, detail)]
+    try:
+        with Session(engine) as session:
+            invalid = config_state.current(session)
+    except SQLAlchemyError:
+        config = Check("config", True, "not recorded yet (the schema is not migrated)")
+    else:
+        config = Check("config", not invalid, invalid.describe() if invalid else "valid")
     finally:
         engine.dispose()
+    return [Check("database", True, "reachable"), config]
 
 
 def _broker(settings: Settings) -> Check:
@@ -42,5 +57,10 @@ def _broker(settings: Settings) -> Check:
         return Check("broker", False, f"{type(e).__name__}: {e}".splitlines()[0])
 
 
-def check(settings: Settings) -> list[Check]:
-    return [_database(settings), _broker(settings)]
+def check(settings: Settings, seen_here: ConfigInvalid | None = None) -> list[Check]:
+    """Every check; ``seen_here``: this process found the file invalid (it may not have
+    recorded it yet), which fails the config check whatever the database says."""
+    database, *config = _database(settings)
+    if seen_here is not None and (not config or config[0].ok):
+        config = [Check("config", False, seen_here.describe())]
+    return [database, _broker(settings), *config]

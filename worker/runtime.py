@@ -3,6 +3,13 @@
 Tasks and the embedded loop share this: database engine, fetcher, notifiers,
 the loaded configuration (re-read when the file changes) and the compiled
 matcher (cached per configuration version).
+
+The last good configuration keeps running: a file that turns invalid while the
+process runs is logged once per change (every problem with file:line) and the
+previous configuration stays in use; :meth:`Runtime.sync_config` records the
+fact in the database for health checks, metrics and the operators
+(:mod:`worker.db.config_state`). Only a process that never loaded a valid
+configuration stops on the error.
 """
 
 from __future__ import annotations
@@ -14,10 +21,13 @@ from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from worker.config import LoadedConfig, load_config
 from worker.core.clock import utcnow
-from worker.db import config_sync
+from worker.core.config_health import ConfigInvalid, summarise
+from worker.core.errors import ConfigError
+from worker.db import config_state, config_sync
 from worker.db.session import (
     SessionFactory,
     make_engine,
@@ -46,6 +56,7 @@ class Runtime:
         self._lock = threading.Lock()
         self._config: LoadedConfig | None = None
         self._config_mtime: float | None = None
+        self._invalid: ConfigInvalid | None = None
         self._matchers: dict[str, Matcher] = {}
 
     @cached_property
@@ -80,17 +91,43 @@ class Runtime:
         wait_until_ready(self.engine, self.settings.startup_wait, migrated=True)
 
     def config(self) -> LoadedConfig:
-        """The configuration, re-read if the file changed since last time."""
+        """The configuration, re-read if the file changed since last time; the last valid
+        one while the file is invalid (the first read raises :class:`ConfigError`)."""
         path = self.settings.config_path
         with self._lock:
             try:
-                mtime = path.stat().st_mtime
+                mtime: float | None = path.stat().st_mtime
             except OSError:
                 mtime = None
             if self._config is None or mtime != self._config_mtime:
-                self._config = load_config(path, self.settings.environ)
+                try:
+                    loaded = load_config(path, self.settings.environ)
+                except ConfigError as e:
+                    if self._config is None:
+                        raise
+                    self._keep_last_good(e)
+                else:
+                    self._config, self._invalid = loaded, None
                 self._config_mtime = mtime
             return self._config
+
+    def _keep_last_good(self, error: ConfigError) -> None:
+        assert self._config is not None
+        running = self._config.version[:12]
+        since = self._invalid.since if self._invalid else self.clock()
+        self._invalid = ConfigInvalid(since, summarise(error.problems), running)
+        log.error(
+            "configuration %s is invalid; still running the last valid one (%s):\n%s",
+            self.settings.config_path,
+            running,
+            error,
+        )
+
+    @property
+    def config_invalid(self) -> ConfigInvalid | None:
+        """Why the file as it is now is not in use (None while it is)."""
+        self.config()
+        return self._invalid
 
     def matcher(self) -> Matcher:
         loaded = self.config()
@@ -102,14 +139,29 @@ class Runtime:
             return matcher
 
     def sync_config(self) -> bool:
-        """Mirror the YAML into the database if it changed; True if it did."""
+        """Mirror the YAML into the database if it changed; True if it did.
+
+        Also records whether the file is valid (operators hear of a change once).
+        """
         loaded = self.config()
         with self.sessions() as session, session.begin():
+            self._record_config_state(session, loaded)
             if config_sync.synced_version(session) == loaded.version:
                 return False
             config_sync.sync_config(session, loaded.config, loaded.version, self.clock())
         log.info("configuration %s synced to the database", loaded.version[:12])
         return True
+
+    def record_config_state(self) -> list[str]:
+        """Record whether the file is valid, for processes that do not sync (the API)."""
+        loaded = self.config()
+        with self.sessions() as session, session.begin():
+            return self._record_config_state(session, loaded)
+
+    def _record_config_state(self, session: Session, loaded: LoadedConfig) -> list[str]:
+        """Ids of the operator alerts queued if the file's validity changed."""
+        operators = loaded.config.operators
+        return config_state.record(session, self._invalid, operators, self.clock())
 
     def close(self) -> None:
         if "fetcher" in self.__dict__:

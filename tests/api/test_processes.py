@@ -128,7 +128,7 @@ def test_rightswatch_api_serves_health_openapi_and_json_logs(
     assert wait_for(healthy, timeout=60), log.read_text()
     ready = httpx.get(f"{base}/readyz").json()
     assert ready["status"] == "ok"
-    assert [c["component"] for c in ready["checks"]] == ["database", "broker"]
+    assert [c["component"] for c in ready["checks"]] == ["database", "broker", "config"]
     document = httpx.get(f"{base}/openapi.json").json()
     assert {"/watchlists", "/subscriptions", "/unsubscribe/{token}", "/metrics"} <= set(
         document["paths"]

@@ -23,8 +23,8 @@ def healthz() -> HealthOut:
 
 @router.get("/readyz", responses={503: {"model": ReadyOut, "description": "Not ready"}})
 def readyz(state: State) -> JSONResponse:
-    """The database and the broker (if any) answer."""
-    results = check(state.settings)
+    """The database and the broker (if any) answer, and the configuration file is valid."""
+    results = check(state.settings, state.runtime.config_invalid)
     ready = all(r.ok for r in results)
     body = ReadyOut(
         status="ok" if ready else "unavailable",

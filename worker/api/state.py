@@ -25,7 +25,8 @@ from worker.settings import Settings
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = 60.0
-"""Seconds between sweeps of expired pending subscriptions and old rate-limit counters."""
+"""Seconds between sweeps of expired pending subscriptions and old rate-limit counters (and
+records of whether the configuration file is valid)."""
 
 
 @dataclass
@@ -119,6 +120,20 @@ class ApiState:
                 return
             self.send_soon(list(outcome.delivery_ids))
 
+    def send_operator_alerts(self, alert_ids: list[str]) -> None:
+        """Send the alert of a configuration turned invalid (or valid) that this process saw
+        first (an API without workers is a deployment too)."""
+        for alert_id in alert_ids:
+            self.sender.submit(self._send_operator_alert, alert_id)
+
+    def _send_operator_alert(self, alert_id: str) -> None:
+        try:
+            jobs.send_operator_alert(self.runtime, alert_id)
+        except Exception:
+            log.exception(
+                "could not send operator alert %s now; the worker will retry it", alert_id
+            )
+
     def purge_loop(self) -> None:
         while not self.stop.wait(PURGE_EVERY):
             self.purge()
@@ -129,6 +144,7 @@ class ApiState:
             with self.transaction() as session:
                 count = service.purge_unconfirmed(session, now)
                 rate_limits.purge(session, now - timedelta(days=1))
+            self.send_operator_alerts(self.runtime.record_config_state())
         except OperationalError as e:
             log.warning("purge skipped: the database is not reachable (%s)", type(e).__name__)
             return

@@ -9,6 +9,10 @@ import click
 
 from worker.settings import Settings, load_settings
 
+RAN_WITH_FAILURES = 3
+"""Exit status of `run --once` and `poll` when they ran but some feeds or alerts failed
+(1: they could not run), so cron and scripts can tell the two apart."""
+
 config_option = click.option(
     "--config",
     "config_path",

@@ -1,11 +1,15 @@
 """When to poll a feed next. Pure arithmetic: time in, time out.
 
-A feed is polled at its configured interval, adapted to how often it really
-publishes (the geometric mean of the two, so a busy feed is polled more often
-and a quiet one less), never sooner than its TTL or Cache-Control/Expires ask,
-always within the configured bounds. A failing feed backs off exponentially up
-to a cap and is never given up on; a Retry-After is honoured up to that cap.
-Every feed gets a stable offset of up to 10 % so feeds do not all fire at once.
+The configured interval is a latency promise: a healthy feed is polled at
+least that often, however quiet it is (an NGO's weekly urgent appeal is exactly
+the entry that matters). Adaptive polling only goes faster: a feed that
+publishes more often than its interval is polled at the geometric mean of the
+two, never below ``min_poll_interval``. Only the server may push a poll later:
+its TTL or Cache-Control/Expires is honoured up to ``max_poll_interval``. A
+failing feed backs off exponentially up to a cap and is never given up on; a
+Retry-After is honoured up to that cap. Every feed gets a stable offset of up
+to 10 % so feeds do not all fire at once: earlier than its interval (the
+promise holds), later than a server's hint (the hint holds).
 """
 
 from __future__ import annotations
@@ -45,20 +49,26 @@ def adapted_interval(
     interval: timedelta,
     bounds: tuple[timedelta, timedelta],
     published_every: timedelta | None = None,
-    not_before: timedelta | None = None,
 ) -> timedelta:
-    """The interval for a healthy feed: its rhythm and the server's hints, within bounds.
+    """A healthy feed's interval: ``interval``, or less for a feed that publishes more often.
 
-    ``bounds`` always stretch to include the configured ``interval``.
+    ``bounds`` are (min_poll_interval, max_poll_interval): a busy feed is never polled
+    more often than the first (nor than ``interval`` itself asks), and the second, when
+    shorter, tightens the ceiling.
     """
-    low, high = min(bounds[0], interval), max(bounds[1], interval)
-    delay = interval
-    if published_every is not None and published_every > timedelta(0):
+    ceiling = min(interval, bounds[1])
+    delay = ceiling
+    if published_every is not None and published_every < interval:
         seconds = math.sqrt(interval.total_seconds() * published_every.total_seconds())
-        delay = timedelta(seconds=seconds)
-    if not_before is not None:
-        delay = max(delay, not_before)
-    return min(max(delay, low), high)
+        delay = max(timedelta(seconds=seconds), min(bounds[0], interval))
+    return min(delay, ceiling)
+
+
+def server_wait(hint: timedelta | None, max_poll_interval: timedelta) -> timedelta | None:
+    """How long the server asked us to wait (TTL, Cache-Control, Expires), capped at
+    ``max_poll_interval``: the only thing that may poll a healthy feed later than its
+    interval."""
+    return None if hint is None else min(hint, max_poll_interval)
 
 
 def next_poll(
@@ -69,21 +79,27 @@ def next_poll(
     *,
     max_backoff: timedelta = MAX_BACKOFF,
     retry_after: timedelta | None = None,
+    not_before: timedelta | None = None,
 ) -> datetime:
-    """Next poll time: the interval (with a little jitter), doubled per failure up to a cap.
+    """Next poll time: the interval, doubled per failure up to a cap, with a little jitter.
 
-    ``interval`` is the healthy interval (see :func:`adapted_interval`). A
+    ``interval`` is the healthy interval (see :func:`adapted_interval`): a healthy feed
+    is polled up to 10 % sooner, never later, unless the server asked to wait
+    ``not_before`` (:func:`server_wait`), which is then honoured (up to 10 % later). A
     failing feed is never given up on: after the cap it is retried once per
     ``max_backoff``; a server's Retry-After moves the next try later, up to it.
     """
+    jitter = JITTER_FRACTION * spread(feed_id)
     if consecutive_failures > 0:
         delay = min(interval * (1 << min(consecutive_failures, 20)), max_backoff)
         delay = max(delay, min(interval, max_backoff))
         if retry_after is not None:
             delay = max(delay, min(retry_after, max_backoff))
-    else:
-        delay = interval
-    return now + delay + delay * JITTER_FRACTION * spread(feed_id)
+        return now + delay + delay * jitter
+    delay = interval - interval * jitter
+    if not_before is not None:
+        delay = max(delay, not_before + not_before * jitter)
+    return now + delay
 
 
 DELIVERY_BASE_DELAY = timedelta(seconds=30)

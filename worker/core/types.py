@@ -286,12 +286,14 @@ class VerificationPing:
 
 @dataclass(frozen=True, slots=True)
 class OperatorNotice:
-    """A feed-health message to an operator: the feed failed, went quiet or gone, recovered."""
+    """A message to an operator: a feed failed, went quiet or gone, recovered; or the
+    configuration file turned invalid, or valid again."""
 
     delivery_id: str
-    feed_id: str
+    feed_id: str | None
+    """None for the configuration's events."""
     event: str
-    """failing, stale, gone or recovered."""
+    """failing, stale, gone or recovered; config_invalid or config_valid."""
     subject: str
     body: str
     details: Mapping[str, Any]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.config import Config
+from worker.core.schedule import adapted_interval
 from worker.db.models import (
     Feed,
     Meta,
@@ -28,11 +29,28 @@ def synced_version(session: Session) -> str | None:
     return row.value if row else None
 
 
+def _keep_the_promise(
+    feed: Feed, interval: int, bounds: tuple[timedelta, timedelta], now: datetime
+) -> None:
+    """A healthy feed whose interval settings changed: due when the new ones make it due
+    (now at the latest, if that moment has passed), not when the old ones did."""
+    every = feed.publish_interval_seconds
+    ceiling = adapted_interval(
+        timedelta(seconds=interval), bounds, timedelta(seconds=every) if every else None
+    )
+    due = max(now, feed.last_polled_at + ceiling) if feed.last_polled_at else now
+    if feed.next_poll_at is None or feed.next_poll_at > due:
+        feed.next_poll_at = due
+
+
 def sync_config(session: Session, config: Config, version: str, now: datetime) -> None:
     """Mirror the YAML into the database: add, update, deactivate (never delete)."""
     feeds = {f.id: f for f in session.scalars(select(Feed))}
     for feed_config in config.feeds:
         interval = int(config.poll_interval(feed_config).total_seconds())
+        low = feed_config.min_poll_interval or config.defaults.min_poll_interval
+        high = feed_config.max_poll_interval or config.defaults.max_poll_interval
+        bounds = (int(low.total_seconds()), int(high.total_seconds()))
         feed = feeds.get(feed_config.id)
         if feed is None:
             feed = Feed(id=feed_config.id, consecutive_failures=0, entry_count=0, created_at=now)
@@ -42,14 +60,22 @@ def sync_config(session: Session, config: Config, version: str, now: datetime) -
             feed.redirected_url = feed.redirect_candidate = feed.body_hash = None
         # A shorter interval takes effect now; backoff and server hints otherwise stand.
         shortened = interval < (feed.poll_interval_seconds or interval + 1)
+        rescheduled = (
+            feed.poll_interval_seconds,
+            feed.min_poll_interval_seconds,
+            feed.max_poll_interval_seconds,
+        ) != (interval, *bounds)
         feed.title = feed_config.title
         feed.url = feed_config.url
         feed.poll_interval_seconds = interval
+        feed.min_poll_interval_seconds, feed.max_poll_interval_seconds = bounds
         feed.active = feed_config.enabled
         if feed.next_poll_at is None or (
             shortened and feed.next_poll_at > now + timedelta(seconds=interval)
         ):
             feed.next_poll_at = now
+        elif rescheduled and not feed.consecutive_failures:
+            _keep_the_promise(feed, interval, (low, high), now)
     configured = {f.id for f in config.feeds}
     for feed_id, feed in feeds.items():
         if feed_id not in configured:

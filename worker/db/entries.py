@@ -172,3 +172,26 @@ def insert_sketches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 def insert_matches(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str, int]]:
     """Insert matches; (id, watch list, entry) of those that were really new."""
     return insert_new(session, Match, rows, Match.id, Match.watchlist_id, Match.entry_id)
+
+
+def found_since(
+    session: Session, feed_ids: Collection[str], since: datetime
+) -> dict[str, tuple[int, int]]:
+    """Per feed: entries first seen and matches made at or after ``since`` (for `poll`)."""
+    counts = {feed_id: (0, 0) for feed_id in feed_ids}
+    entries = session.execute(
+        select(Entry.feed_id, func.count())
+        .where(Entry.feed_id.in_(list(feed_ids)), Entry.first_seen_at >= since)
+        .group_by(Entry.feed_id)
+    )
+    for feed_id, n in entries:
+        counts[feed_id] = (n, 0)
+    matches = session.execute(
+        select(Entry.feed_id, func.count())
+        .join(Match, Match.entry_id == Entry.id)
+        .where(Entry.feed_id.in_(list(feed_ids)), Match.created_at >= since)
+        .group_by(Entry.feed_id)
+    )
+    for feed_id, n in matches:
+        counts[feed_id] = (counts[feed_id][0], n)
+    return counts

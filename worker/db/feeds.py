@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -69,3 +70,8 @@ def list_feeds(session: Session, *, include_inactive: bool = False) -> list[Feed
     if not include_inactive:
         statement = statement.where(Feed.active.is_(True))
     return list(session.scalars(statement))
+
+
+def feeds_by_id(session: Session, feed_ids: Sequence[str]) -> dict[str, Feed]:
+    """The feed rows of these ids (missing ids are left out)."""
+    return {f.id: f for f in session.scalars(select(Feed).where(Feed.id.in_(list(feed_ids))))}

@@ -118,6 +118,9 @@ class Feed(Base):
     """Start of the unhealthy episode operators were told about."""
     source_cursor: Mapped[str | None] = mapped_column(String(100))
     """Where a source read in pages got to: a Telegram channel's newest post id seen."""
+    min_poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    max_poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    """The bounds the feed was last scheduled with: the config sync reschedules on a change."""
 
     __table_args__ = (Index("ix_feeds_due", "active", "next_poll_at"),)
 
@@ -188,9 +191,10 @@ class OperatorAlert(Base):
     channel: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(EncryptedText())
     secret_env: Mapped[str | None] = mapped_column(String(200))
-    feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id"), index=True)
+    feed_id: Mapped[str | None] = mapped_column(ForeignKey("feeds.id"), index=True)
+    """None for the configuration's own events (config_invalid, config_valid)."""
     event: Mapped[str] = mapped_column(String(20))
-    """failing, stale, gone or recovered."""
+    """failing, stale, gone or recovered; config_invalid or config_valid."""
     episode_since: Mapped[Timestamp]
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from worker.core.errors import FetchError, ParseError, StoreError
 from worker.core.feed_health import FeedFacts, assess, message, operator_event
-from worker.core.schedule import adapted_interval, next_poll, publish_interval
+from worker.core.schedule import adapted_interval, next_poll, publish_interval, server_wait
 from worker.core.types import FetchResult, ParsedFeed, PollOutcome
 from worker.db import outbox
 from worker.db.feeds import feed_state
@@ -67,21 +67,32 @@ def _track_redirect(feed: Feed, moved_to: str | None) -> None:
         feed.redirect_candidate = moved_to
 
 
-def healthy_interval(
-    feed: Feed, policy: PollPolicy, parsed: ParsedFeed | None, result: FetchResult | None
-) -> timedelta:
-    """The feed's interval while it works: adapted to its rhythm and the server's hints."""
-    hints = [
-        parsed.ttl if parsed else None,
-        timedelta(seconds=result.fresh_for) if result and result.fresh_for else None,
-    ]
-    hint = max((h for h in hints if h is not None), default=None)
+def healthy_interval(feed: Feed, policy: PollPolicy) -> timedelta:
+    """The feed's interval while it works: its configured ceiling, less if it is busy."""
     every = feed.publish_interval_seconds
     return adapted_interval(
         timedelta(seconds=feed.poll_interval_seconds),
         (policy.min_poll_interval, policy.max_poll_interval),
         timedelta(seconds=every) if every else None,
-        hint,
+    )
+
+
+def schedule_healthy(
+    feed: Feed, policy: PollPolicy, parsed: ParsedFeed | None, result: FetchResult, now: datetime
+) -> None:
+    """Set the next poll of a feed that worked: its interval, or later if the server asks."""
+    hints = [
+        parsed.ttl if parsed else None,
+        timedelta(seconds=result.fresh_for) if result.fresh_for else None,
+    ]
+    hint = max((h for h in hints if h is not None), default=None)
+    feed.next_poll_at = next_poll(
+        now,
+        healthy_interval(feed, policy),
+        0,
+        feed.id,
+        max_backoff=policy.max_backoff,
+        not_before=server_wait(hint, policy.max_poll_interval),
     )
 
 
@@ -105,7 +116,7 @@ def failed(
     retry_after = getattr(error, "retry_after", None)
     feed.next_poll_at = next_poll(
         now,
-        healthy_interval(feed, policy, None, None),
+        healthy_interval(feed, policy),
         64 if feed.gone_since else feed.consecutive_failures,
         feed.id,
         max_backoff=policy.max_backoff,

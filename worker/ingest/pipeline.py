@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from worker import metrics
 from worker.core.errors import FetchError, HostBusyError, ParseError, StoreError
-from worker.core.schedule import next_poll, spread
+from worker.core.schedule import spread
 from worker.core.types import FetchResult, ParsedFeed, PollOutcome
 from worker.db import websub
 from worker.db.feeds import lock_feed
@@ -137,8 +137,7 @@ def _poll(
         feed.entry_count += outcome.new_entries
         if outcome.new_entries:
             feed.last_new_entry_at = now
-        interval = feed_record.healthy_interval(feed, policy, parsed, result)
-        feed.next_poll_at = next_poll(now, interval, 0, feed.id, max_backoff=policy.max_backoff)
+        feed_record.schedule_healthy(feed, policy, parsed, result, now)
         alert_ids = feed_record.assess_health(session, feed, now, policy)
     log.info(
         "feed %s %s (%s): %d new entries, %d changed, %d new matches, %d deliveries",

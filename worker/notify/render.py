@@ -218,7 +218,7 @@ def _payload_type(message: Message) -> str:
     if isinstance(message, VerificationPing):
         return "subscription.verification"
     if isinstance(message, OperatorNotice):
-        return "feed.health"
+        return "feed.health" if message.feed_id is not None else "config.health"
     if isinstance(message, ChannelTest):
         return "test.alert"
     raise DeliveryError("a confirmation is sent by e-mail only", retryable=False)
