@@ -7,10 +7,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.waits import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = re.compile(
@@ -101,24 +102,24 @@ def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
 def test_run_keeps_polling_until_interrupted(tmp_path: Path) -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("RIGHTSWATCH_")}
     environ["RIGHTSWATCH_DATABASE_URL"] = f"sqlite:///{tmp_path / 'run.db'}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "worker", "run", "--config", "config/demo.yaml"],
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (tmp_path / "run.db").exists():
-        time.sleep(0.2)
-    time.sleep(3)
-    assert process.poll() is None, "run exited on its own"
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out_path.open("w") as out_file, err_path.open("w") as err_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "worker", "run", "--config", "config/demo.yaml"],
+            cwd=ROOT,
+            env=environ,
+            stdout=out_file,
+            stderr=err_file,
+            text=True,
+        )
+        # Interrupt only once the first cycle has printed its alerts (a loaded host is slow).
+        assert wait_for(lambda: "Azimjan Askarov" in out_path.read_text(), timeout=120)
+        assert process.poll() is None, "run exited on its own"
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    err = err_path.read_text()
     assert process.returncode == 0, err
     assert "Ctrl-C stops it" in err and "rightswatch stopped" in err
-    assert "Azimjan Askarov" in out
 
 
 def test_health_reports_each_dependency(pg_database: str, redis_url: str) -> None:
