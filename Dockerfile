@@ -1,5 +1,6 @@
-# One image for every role: worker, beat, migrate (and the API later).
-# Build stage: install rightswatch and its dependencies into a virtualenv.
+# One image for every role: worker, beat, migrate, api. No configuration is baked in: mount
+# ./config (docker-compose.yml does), so the watch list never reaches the image or a registry.
+# Build stage: install rightswatch, the Apprise channel and backup encryption into a virtualenv.
 FROM python:3.12-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -7,15 +8,15 @@ RUN python -m venv /opt/venv
 COPY pyproject.toml README.md alembic.ini ./
 COPY alembic ./alembic
 COPY worker ./worker
-RUN /opt/venv/bin/pip install .
+RUN /opt/venv/bin/pip install '.[apprise,backup]'
 
-# Final stage: the virtualenv only, run as an unprivileged user.
+# Final stage: the virtualenv only, run as an unprivileged user with a fixed uid (10001), so a
+# config made `chmod 600` on the host can be given to it with `chown 10001`.
 FROM python:3.12-slim
 RUN useradd --system --uid 10001 --create-home --home-dir /app rightswatch \
     && mkdir -p /app/data /app/config \
     && chown -R rightswatch:rightswatch /app/data
 COPY --from=build /opt/venv /opt/venv
-COPY --chown=root:root config /app/config
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
