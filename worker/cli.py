@@ -20,12 +20,14 @@ from worker.commands.api import api_command
 from worker.commands.common import config_option, settings_for
 from worker.commands.deliveries import deliveries_command
 from worker.commands.feeds import feeds_command
+from worker.commands.secrets import generate_secret_command
 from worker.commands.security import (
     audit_command,
     generate_key_command,
     purge_command,
     rotate_key_command,
 )
+from worker.commands.status import status_command
 from worker.config import load_config, summary
 from worker.core.errors import ConfigError, RightswatchError
 from worker.settings import Settings
@@ -231,6 +233,8 @@ cli.add_command(api_command)
 cli.add_command(feeds_command)
 cli.add_command(purge_command)
 cli.add_command(generate_key_command)
+cli.add_command(generate_secret_command)
+cli.add_command(status_command)
 cli.add_command(rotate_key_command)
 cli.add_command(audit_command)
 
