@@ -17,6 +17,7 @@ import click
 
 from worker import __version__, logs, metrics, redaction
 from worker.commands.api import api_command
+from worker.commands.backup import backup_command
 from worker.commands.common import config_option, settings_for
 from worker.commands.deliveries import deliveries_command
 from worker.commands.feeds import feeds_command
@@ -235,6 +236,7 @@ cli.add_command(purge_command)
 cli.add_command(generate_key_command)
 cli.add_command(generate_secret_command)
 cli.add_command(status_command)
+cli.add_command(backup_command)
 cli.add_command(rotate_key_command)
 cli.add_command(audit_command)
 
