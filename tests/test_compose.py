@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -252,12 +253,42 @@ def head_revision() -> str:
 
 def test_stack_day_one_and_two(stack: Stack, tmp_path: Path) -> None:
     fixture_dir = stack.fixture_dir
+    started = time.monotonic()
+
+    def phase(what: str) -> None:
+        print(f"{time.monotonic() - started:7.1f} s  {what}")  # shown with -s: where time goes
+
     # Day one: up, alerts once through a worker kill and a Redis restart.
     publish(fixture_dir, ["a1"])
     stack.compose("build")
     stack.compose("up", "-d")
     stack.compose("up", "-d", "--scale", "worker=2")
     wait_for(alerted(fixture_dir, "a1"), 240, "the first alert")
+
+    phase("day one: built, up, first alert")
+
+    # A reverse proxy on the host reaches the API from the compose network's gateway: the
+    # compose file trusts it, so each client behind the proxy has its own rate-limit bucket.
+    api = f"http://{stack.env['RIGHTSWATCH_API_PORT']}"
+
+    def api_up() -> bool:
+        try:
+            return httpx.get(f"{api}/healthz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def resend(n: int, client: str) -> int:
+        return httpx.post(
+            f"{api}/subscriptions/resend-confirmation",
+            json={"email": f"person{n}@example.org"},
+            headers={"X-Forwarded-For": client},
+            timeout=30,
+        ).status_code
+
+    wait_for(api_up, 240, "the API")
+    assert [resend(n, "198.51.100.1") for n in range(10)] == [202] * 10
+    assert resend(10, "198.51.100.1") == 429
+    assert resend(11, "198.51.100.2") == 202
 
     workers = stack.containers("worker")
     assert len(workers) == 2, workers
@@ -273,6 +304,7 @@ def test_stack_day_one_and_two(stack: Stack, tmp_path: Path) -> None:
     # The console channel prints alerts as alerts, names and all (not through the redaction).
     console = "".join(stack.engine("logs", w).stdout for w in stack.containers("worker"))
     assert "Azimjan Askarov" in console or "Tolekan Ismailova" in console
+    phase("day one: kill, Redis restart, every alert once")
 
     # Day two: change the code (a version and a schema migration), then the documented upgrade.
     old_image = stack.engine("image", "inspect", "--format", "{{.Id}}", stack.image).stdout.strip()
@@ -282,6 +314,7 @@ def test_stack_day_one_and_two(stack: Stack, tmp_path: Path) -> None:
     migration.write_text(PROBE_MIGRATION.format(head=head_revision()))
     stack.engine("start", workers[0], check=False)  # the killed replica, back before the roll
     stack.script("upgrade")
+    phase("scripts/upgrade")
     new_image = stack.engine("image", "inspect", "--format", "{{.Id}}", stack.image).stdout.strip()
     assert new_image != old_image
     for service in APP_SERVICES:
@@ -298,6 +331,7 @@ def test_stack_day_one_and_two(stack: Stack, tmp_path: Path) -> None:
     wait_for(alerted(fixture_dir, "a5"), 240, "an alert after the upgrade")
     time.sleep(10)
     assert_each_once(fixture_dir, ["a1", "b2", "a3", "b4", "a5"])
+    phase("upgraded: new image everywhere, migrated once, alert once")
 
     # Backup, destroy, restore into fresh volumes.
     identity = x25519.Identity.generate()
@@ -311,11 +345,14 @@ def test_stack_day_one_and_two(stack: Stack, tmp_path: Path) -> None:
     assert data.startswith(b"age-encryption.org/v1")
     assert b"PGDMP" not in data and b"Report a1" not in data
     before = len(hooks(fixture_dir))
+    phase("scripts/backup")
 
     stack.script("down", "-v")
     assert stack.all_containers() == [] and stack.volumes() == []
+    phase("down -v")
 
     stack.script("restore", str(backup), str(identity_file))
+    phase("scripts/down -v, scripts/restore")
     publish(fixture_dir, ["a1", "b2", "a3", "b4", "a5", "b6"])
     wait_for(alerted(fixture_dir, "b6"), 240, "an alert after the restore")
     time.sleep(15)
@@ -324,3 +361,4 @@ def test_stack_day_one_and_two(stack: Stack, tmp_path: Path) -> None:
 
     stack.script("down", "-v")
     assert stack.all_containers() == [] and stack.volumes() == []
+    phase("down -v")
