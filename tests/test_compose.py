@@ -260,6 +260,8 @@ def test_stack_day_one_and_two(stack: Stack, tmp_path: Path) -> None:
 
     # Day one: up, alerts once through a worker kill and a Redis restart.
     publish(fixture_dir, ["a1"])
+    # The operator's .env reaches the app containers (any variable, not only those listed).
+    (stack.workdir / ".env").write_text("RW_DOTENV_PROBE=from-the-env-file\n")
     stack.compose("build")
     stack.compose("up", "-d")
     stack.compose("up", "-d", "--scale", "worker=2")
@@ -292,6 +294,8 @@ def test_stack_day_one_and_two(stack: Stack, tmp_path: Path) -> None:
 
     workers = stack.containers("worker")
     assert len(workers) == 2, workers
+    probe = stack.engine("exec", workers[0], "printenv", "RW_DOTENV_PROBE")
+    assert probe.stdout.strip() == "from-the-env-file"
     stack.engine("kill", "--signal", "KILL", workers[0])
     stack.compose("restart", "redis")
     publish(fixture_dir, ["a1", "b2", "a3", "b4"])
