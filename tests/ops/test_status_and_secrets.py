@@ -13,6 +13,7 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import ROOT, feed_xml
+from worker.commands.secrets import new_webhook_secret
 
 CONFIG = """\
 feeds:
@@ -88,13 +89,12 @@ def test_status_shows_feeds_outbox_and_workers(
             hook_url=httpserver.url_for("/hook"),
         )
     )
-    secret = rightswatch("generate-secret", env={}).stdout.strip()
     env = {
         "RIGHTSWATCH_CONFIG": str(config),
         "RIGHTSWATCH_DATABASE_URL": pg_database,
         "RIGHTSWATCH_DATA_DIR": str(tmp_path / "data"),
         "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
-        "TRACKER_SECRET": secret,
+        "TRACKER_SECRET": new_webhook_secret(),
     }
     ran = rightswatch("run", "--once", env=env)
     assert "alerts: 1 sent" in ran.stdout + ran.stderr, ran.stdout + ran.stderr
