@@ -37,6 +37,9 @@ class _FromSettings:
     task_reject_on_worker_lost = True
     worker_prefetch_multiplier = 1
     worker_hijack_root_logger = False
+    # The console channel prints alerts on standard output as alerts: redirected into the
+    # logs they would pass the redaction filter and show as "[redacted]".
+    worker_redirect_stdouts = False
     broker_connection_retry_on_startup = True
     broker_connection_max_retries = None
     broker_transport_options = {"visibility_timeout": 3600}  # noqa: RUF012 (read-only)

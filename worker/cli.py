@@ -18,17 +18,20 @@ import click
 
 from worker import __version__, logs, metrics, redaction
 from worker.commands.api import api_command
+from worker.commands.backup import backup_command
 from worker.commands.check import check_config_command
 from worker.commands.common import RAN_WITH_FAILURES, config_option, settings_for
 from worker.commands.deliveries import deliveries_command
 from worker.commands.feeds import feeds_command
 from worker.commands.poll import poll_command
+from worker.commands.secrets import generate_secret_command
 from worker.commands.security import (
     audit_command,
     generate_key_command,
     purge_command,
     rotate_key_command,
 )
+from worker.commands.status import status_command
 from worker.commands.try_alert import test_alert_command
 from worker.config import load_config
 from worker.core.errors import ConfigError, RightswatchError
@@ -224,6 +227,9 @@ cli.add_command(feeds_command)
 cli.add_command(poll_command)
 cli.add_command(purge_command)
 cli.add_command(generate_key_command)
+cli.add_command(generate_secret_command)
+cli.add_command(status_command)
+cli.add_command(backup_command)
 cli.add_command(rotate_key_command)
 cli.add_command(audit_command)
 

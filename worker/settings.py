@@ -204,9 +204,44 @@ class Settings:
         return value if value else None
 
 
+_FILE_SUFFIX = "_FILE"
+_FILE_LIMIT = 64 * 1024
+"""Bytes read at most from a ``NAME_FILE`` (a secret is short; a CA bundle is not one)."""
+
+
+def read_secret_files(env: Mapping[str, str]) -> dict[str, str]:
+    """``NAME_FILE=/run/secrets/x`` gives NAME the file's content (one trailing newline off).
+
+    For Docker/Podman secrets: every secret variable (RIGHTSWATCH_* ones, webhook secrets
+    named by ``secret_env``, ``${VAR}`` in Apprise URLs) can come from a file. A value set
+    directly wins. An unreadable RIGHTSWATCH_*_FILE is an error; other ``*_FILE`` variables
+    may belong to other software (``SSL_CERT_FILE``) and are used only when readable and small.
+    """
+    resolved = dict(env)
+    for file_name, path in env.items():
+        name = file_name[: -len(_FILE_SUFFIX)]
+        if not file_name.endswith(_FILE_SUFFIX) or not name or not path or env.get(name):
+            continue
+        ours = name.startswith("RIGHTSWATCH_")
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(_FILE_LIMIT + 1)
+            if len(raw) > _FILE_LIMIT:
+                if ours:
+                    raise ConfigError(f"{file_name}: {path} is over 64 KiB, not a secret")
+                continue
+            value = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            if ours:
+                raise ConfigError(f"{file_name}: cannot read {path}") from e
+            continue
+        resolved[name] = value.removesuffix("\n").removesuffix("\r")
+    return resolved
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read RIGHTSWATCH_* variables; raise ConfigError on a malformed one."""
-    env = dict(os.environ if environ is None else environ)
+    """Read RIGHTSWATCH_* variables (or their ``*_FILE`` files); ConfigError on a malformed one."""
+    env = read_secret_files(os.environ if environ is None else environ)
     data_dir = Path(env.get("RIGHTSWATCH_DATA_DIR") or "data")
     database_url = env.get("RIGHTSWATCH_DATABASE_URL") or f"sqlite:///{data_dir / 'rightswatch.db'}"
     if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):

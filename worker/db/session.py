@@ -134,18 +134,21 @@ def upgrade(engine: Engine) -> None:
         cfg.attributes.pop("connection", None)
 
 
-def _head_revision(engine: Engine) -> str | None:
+def _revisions(engine: Engine) -> tuple[str | None, set[str]]:
+    """This code's newest revision, and every revision it knows."""
     cfg = _alembic_config(engine.url.render_as_string(hide_password=False))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    scripts = ScriptDirectory.from_config(cfg)
+    return scripts.get_current_head(), {r.revision for r in scripts.walk_revisions()}
 
 
 def wait_until_ready(engine: Engine, timeout: float, *, migrated: bool) -> None:
-    """Wait for the database to answer (and, if ``migrated``, to be at the newest schema).
+    """Wait for the database to answer (and, if ``migrated``, to be at the newest schema
+    this code knows, or a newer one).
 
     Services start in any order (not every container engine honours health
     conditions), so each process waits for what it needs instead of crashing.
     """
-    head = _head_revision(engine) if migrated else None
+    head, known = _revisions(engine) if migrated else (None, set())
     deadline = time.monotonic() + timeout
     next_report = 0.0
     while True:
@@ -153,6 +156,11 @@ def wait_until_ready(engine: Engine, timeout: float, *, migrated: bool) -> None:
             with engine.connect() as connection:
                 current = MigrationContext.configure(connection).get_current_revision()
             if not migrated or current == head:
+                return
+            if current is not None and current not in known:
+                # Migrated by a newer release during an upgrade: migrations are additive,
+                # so this (older) code keeps working until it is replaced.
+                log.info("schema at %s, newer than this code's %s: going on", current, head)
                 return
             reason = (
                 f"schema at {current or 'nothing'}, waiting for {head} (run `rightswatch migrate`)"
