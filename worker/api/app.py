@@ -56,8 +56,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        purger = threading.Thread(target=state.purge_loop, name="rw-purge", daemon=True)
-        purger.start()
+        state.sync_config()
+        loop = threading.Thread(target=state.background_loop, name="rw-background", daemon=True)
+        loop.start()
         try:
             yield
         finally:
