@@ -23,6 +23,8 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# The browser tests drive Debian's Chromium through Playwright (tests/web/).
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

@@ -109,6 +109,8 @@ def create(session: Session, data: SubscriptionCreate, secret_key: str, now: dat
         ),
         confirm_expires_at=now + (VERIFY_TTL if data.webhook is not None else CONFIRM_TTL),
         webhook_secret=webhook_secret,
+        language=data.language,
+        security_phrase=data.security_phrase or None,
     )
     subscribers.add(session, subscriber, data.watchlists)
     delivery_id = queue_message(
@@ -215,6 +217,10 @@ def update(session: Session, subscriber: Subscriber, changes: SubscriptionUpdate
         subscriber.deliver_at = changes.deliver_at
     if changes.timezone is not None:
         subscriber.timezone = changes.timezone
+    if changes.language is not None:
+        subscriber.language = changes.language
+    if changes.security_phrase is not None:
+        subscriber.security_phrase = changes.security_phrase or None
     if changes.paused is not None:
         pause(subscriber, changes.paused)
 

@@ -263,6 +263,8 @@ class Confirmation:
     """Titles of the watch lists subscribed to."""
     frequency: str
     expires_at: datetime
+    language: str = "en"
+    """The subscriber's language (en, ru, ky): the e-mail is written in it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -270,6 +270,8 @@ class Subscriber(Base):
     """Printed at the top of every alert and digest (the subscriber chose it)."""
     pgp_key: Mapped[str | None] = mapped_column(EncryptedText())
     """Armoured OpenPGP public key: e-mail to this subscriber is encrypted to it."""
+    language: Mapped[str | None] = mapped_column(String(8))
+    """Language of the subscriber's pages and e-mails (en, ru, ky); None: English."""
 
 
 @event.listens_for(Subscriber.address, "set")

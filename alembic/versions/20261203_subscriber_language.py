@@ -1,0 +1,27 @@
+"""subscriber language: subscribers.language (en, ru, ky) for pages and e-mails
+
+Revision ID: subscriber_language
+Revises: sources
+Create Date: 2026-12-03 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = 'subscriber_language'
+down_revision: str | None = 'sources'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('subscribers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('language', sa.String(length=8), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('subscribers', schema=None) as batch_op:
+        batch_op.drop_column('language')
