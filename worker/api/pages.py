@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from worker import i18n, metrics
 from worker.api import service
-from worker.api.deps import OFF, RESPONSES, TOKEN_PATTERN, State, as_json
+from worker.api.deps import INVALID, OFF, RESPONSES, TOKEN_PATTERN, State, as_json
 from worker.api.routes_public import client, subscribe
 from worker.api.schemas import SubscriptionCreate, SubscriptionUpdate
 from worker.db import subscribers
@@ -53,7 +53,10 @@ FORM_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PAGE_RESPONSES,
     403: {"content": _HTML, "description": "The form's CSRF token is missing or wrong"},
     409: {"content": _HTML, "description": "Not possible now"},
-    422: {"content": _HTML, "description": "The form again, with what to correct"},
+    422: {
+        "content": {**_HTML, **as_json(INVALID)["content"]},
+        "description": "The form again, with what to correct (JSON: a field past its length)",
+    },
     429: {"content": _HTML, "description": "Too many requests"},
 }
 LANGUAGE_COOKIE = "rw_lang"
@@ -350,7 +353,6 @@ def subscribe_form(
         return _subscribe_form(page, 422, values, _field_errors(page, e))
     except HTTPException as e:
         return _limited(page, e)
-    page.language = data.language
     _ = page._
     return page.message(
         _("Check your mailbox"),
@@ -610,11 +612,11 @@ def manage_settings(
             }
         )
         with state.transaction() as session:
-            subscriber = subscribers.get_one(session, subscriber.id, for_update=True)
-            # Unknown watch lists are refused before anything changes.
-            service.update(session, subscriber, changes)
+            row = subscribers.get_one(session, subscriber.id, for_update=True)
+            service.update(session, row, changes)
     except (ValidationError, service.InvalidField) as e:
         return _manage(page, subscriber, token, status=422, errors=_field_errors(page, e))
+    subscriber = row
     metrics.subscription_event("updated")
     page.language = subscriber.language or page.language
     page.set_cookies[LANGUAGE_COOKIE] = page.language
