@@ -4,13 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config/rightswatch.yaml
 
-.PHONY: run demo test lint typecheck pytest install install-test compose-test bench clean help
+.PHONY: run demo test lint typecheck pytest install install-test compose-test bench screenshots clean help
 
 help:
 	@echo "make run    - install into $(VENV) and run the service (embedded, SQLite) with $(CONFIG)"
 	@echo "make demo   - one cycle over the sample feeds in config/demo.yaml"
 	@echo "make test   - install test extras, then lint, type-check and run the whole test suite"
 	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make screenshots - the web pages in English, Russian and Kyrgyz, into docs/screenshots/"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "rightswatch needs Python >= 3.11 (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -55,6 +56,9 @@ bench: install-test
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/deliveries.py 500
 	$(BIN)/python benchmarks/bench_html.py
+
+screenshots: install-test
+	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
 clean:
 	rm -rf $(VENV) data/demo.db* .pytest_cache .mypy_cache .ruff_cache
