@@ -26,6 +26,7 @@ from worker.commands.security import (
     purge_command,
     rotate_key_command,
 )
+from worker.commands.subscribers import subscribers_command
 from worker.config import load_config, summary
 from worker.core.errors import ConfigError, RightswatchError
 from worker.settings import Settings
@@ -233,6 +234,7 @@ cli.add_command(purge_command)
 cli.add_command(generate_key_command)
 cli.add_command(rotate_key_command)
 cli.add_command(audit_command)
+cli.add_command(subscribers_command)
 
 
 def main() -> None:

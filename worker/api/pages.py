@@ -459,7 +459,8 @@ def unsubscribe(token: Token, request: Request, state: State, lang: Lang = None)
         page = view(request, state, subscriber)
         if subscriber is None or subscriber.status == "unsubscribed":
             return _invalid_unsubscribe(page)
-        outcome = service.unsubscribe(session, subscriber)
+        config = state.runtime.config().config
+        outcome = service.unsubscribe(session, subscriber, config, state.now())
     metrics.subscription_event("unsubscribed")
     _ = page._
     detail = (

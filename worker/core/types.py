@@ -280,12 +280,13 @@ class VerificationPing:
 
 @dataclass(frozen=True, slots=True)
 class OperatorNotice:
-    """A feed-health message to an operator: the feed failed, went quiet or gone, recovered."""
+    """A message to an operator: a feed failed, went quiet or gone, recovered; or a YAML
+    subscriber unsubscribed (``feed_id`` None)."""
 
     delivery_id: str
-    feed_id: str
+    feed_id: str | None
     event: str
-    """failing, stale, gone or recovered."""
+    """failing, stale, gone or recovered; unsubscribed."""
     subject: str
     body: str
     details: Mapping[str, Any]

@@ -188,9 +188,10 @@ class OperatorAlert(Base):
     channel: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(EncryptedText())
     secret_env: Mapped[str | None] = mapped_column(String(200))
-    feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id"), index=True)
+    feed_id: Mapped[str | None] = mapped_column(ForeignKey("feeds.id"), index=True)
+    """None for a message about a subscriber (event ``unsubscribed``)."""
     event: Mapped[str] = mapped_column(String(20))
-    """failing, stale, gone or recovered."""
+    """failing, stale, gone or recovered; unsubscribed (a YAML subscriber opted out)."""
     episode_since: Mapped[Timestamp]
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)

@@ -351,7 +351,7 @@ def queue_operator_alerts(
     session: Session,
     operators: Sequence[OperatorConfig],
     *,
-    feed_id: str,
+    feed_id: str | None,
     event: str,
     episode_since: datetime,
     subject: str,

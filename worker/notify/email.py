@@ -72,7 +72,7 @@ def build_message(
         mail["List-Id"] = f"rightswatch alerts for {list_id} <{list_id}.rightswatch>"
     elif isinstance(message, Digest):
         mail["List-Id"] = f"rightswatch {message.frequency} digest <digest.rightswatch>"
-    elif isinstance(message, OperatorNotice):
+    elif isinstance(message, OperatorNotice) and message.feed_id is not None:
         mail["X-Rightswatch-Feed"] = message.feed_id
     url = unsubscribe_url(public_url, recipient) if about_matches else None
     if url is not None:
