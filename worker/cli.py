@@ -26,7 +26,11 @@ from worker.commands.security import (
     purge_command,
     rotate_key_command,
 )
-from worker.commands.subscribers import subscribers_command
+from worker.commands.subscribers import (
+    opted_out_in_database,
+    subscribers_command,
+    unsubscribed_lines,
+)
 from worker.config import load_config, summary
 from worker.core.errors import ConfigError, RightswatchError
 from worker.settings import Settings
@@ -66,6 +70,8 @@ def check_config(path: Path | None, config_path: Path | None) -> None:
         click.echo(f"{settings.config_path}: {count} problem{'s' if count != 1 else ''}", err=True)
         sys.exit(1)
     click.echo(f"{settings.config_path}: OK: {summary(loaded.config)}")
+    for line in unsubscribed_lines(opted_out_in_database(settings)):
+        click.echo(line)
 
 
 @cli.command()

@@ -70,6 +70,9 @@ def test_a_yaml_subscribers_unsubscribe_is_logged_reported_shown_and_reversible(
     feeds = cli(stack, "feeds")
     assert feeds.returncode == 0, feeds.stderr
     assert "subscriber desk: unsubscribed by recipient" in feeds.stdout
+    checked = cli(stack, "check-config")
+    assert checked.returncode == 0, checked.stderr
+    assert "subscriber desk: unsubscribed by recipient" in checked.stdout
     listed = cli(stack, "subscribers")
     assert re.search(r"^desk\s+email\s+unsubscribed by recipient$", listed.stdout, re.M), listed
 

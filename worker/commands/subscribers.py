@@ -8,6 +8,7 @@ import click
 
 from worker.commands.common import config_option, settings_for
 from worker.db import audit
+from worker.settings import Settings
 
 UNSUBSCRIBED = "unsubscribed by recipient"
 
@@ -17,6 +18,37 @@ def unsubscribed_lines(ids: list[str]) -> list[str]:
     return [
         f"subscriber {i}: {UNSUBSCRIBED} (undo: rightswatch subscribers enable {i})" for i in ids
     ]
+
+
+def opted_out_in_database(settings: Settings) -> list[str]:
+    """For `check-config`: the YAML subscribers who unsubscribed, when the database is
+    there and answers within seconds; else none (the check needs no database)."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    # start-up: as above
+    from worker.db import subscribers
+
+    url = make_url(settings.database_url)
+    connect_args: dict[str, int] = {"connect_timeout": 3}
+    if url.get_backend_name() == "sqlite":
+        if not url.database or not Path(url.database).is_file():
+            return []
+        connect_args = {}
+    engine = create_engine(url, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("subscribers"):
+                return []
+            with Session(bind=connection) as session:
+                return subscribers.unsubscribed_by_recipient(session)
+    except SQLAlchemyError:
+        return []
+    finally:
+        engine.dispose()
 
 
 @click.group("subscribers", invoke_without_command=True)
