@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from worker import __version__, logs, metrics
-from worker.api import pages, routes_operator, routes_ops, routes_public, service
+from worker.api import desk, pages, routes_operator, routes_ops, routes_public, service
 from worker.api.rate_limits import (
     DatabaseRateLimiter,
     RateLimiter,
@@ -73,7 +73,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         lifespan=lifespan,
     )
     app.state.api = state
-    for module in (routes_public, pages, routes_operator, routes_ops):
+    for module in (routes_public, pages, desk, routes_operator, routes_ops):
         app.include_router(module.router)
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(service.InvalidField, _invalid_field)  # type: ignore[arg-type]

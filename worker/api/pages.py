@@ -43,21 +43,21 @@ router = APIRouter(
 
 Token = Annotated[str, Path(min_length=1, max_length=100, pattern=TOKEN_PATTERN)]
 Lang = Annotated[str | None, Query(max_length=10, description="Page language: en, ru, ky")]
-_HTML = {"text/html": {"schema": {"type": "string"}}}
+HTML = {"text/html": {"schema": {"type": "string"}}}
 PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": _HTML, "description": "A page"},
-    404: {"content": _HTML, "description": "The link is not valid (any more)"},
+    200: {"content": HTML, "description": "A page"},
+    404: {"content": HTML, "description": "The link is not valid (any more)"},
     503: as_json(OFF),
 }
 FORM_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PAGE_RESPONSES,
-    403: {"content": _HTML, "description": "The form's CSRF token is missing or wrong"},
-    409: {"content": _HTML, "description": "Not possible now"},
+    403: {"content": HTML, "description": "The form's CSRF token is missing or wrong"},
+    409: {"content": HTML, "description": "Not possible now"},
     422: {
-        "content": {**_HTML, **as_json(INVALID)["content"]},
+        "content": {**HTML, **as_json(INVALID)["content"]},
         "description": "The form again, with what to correct (JSON: a field past its length)",
     },
-    429: {"content": _HTML, "description": "Too many requests"},
+    429: {"content": HTML, "description": "Too many requests"},
 }
 LANGUAGE_COOKIE = "rw_lang"
 CSRF_COOKIE = "rw_csrf"

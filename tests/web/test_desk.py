@@ -1,0 +1,59 @@
+"""The desk: an operator signs in with the operator token (guessing is rate-limited), and
+finds a match by searching the defender's name as a Russian report wrote it."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.api.conftest import API_TOKEN, Stack
+from worker.db import audit
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+def test_an_operator_signs_in_and_finds_a_match_written_in_cyrillic(stack: Stack) -> None:
+    stack.feed.publish("c1", "Суд над Азимжаном Аскаровым", "Азимжан Аскаров остаётся в тюрьме.")
+    stack.feed.publish("c2", "Tolekan Ismailova detained", "Police detained Tolekan Ismailova.")
+    stack.run_once()
+    with httpx.Client(base_url=stack.url) as desk:
+        assert desk.get("/desk").headers["location"] == "/desk/login"
+        form = desk.get("/desk/login")
+        signed_in = desk.post("/desk/login", data={"csrf": csrf_of(form), "token": API_TOKEN})
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/desk"
+        cookie = signed_in.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        everything = desk.get("/desk")
+        assert everything.status_code == 200
+        assert "Суд над Азимжаном Аскаровым" in everything.text
+        assert "Tolekan Ismailova detained" in everything.text
+        found = desk.get("/desk", params={"q": "Аскаров"})
+        assert "Суд над Азимжаном Аскаровым" in found.text
+        assert "Tolekan Ismailova detained" not in found.text
+        assert "Azimjan Askarov" in found.text  # the person it was matched to
+        desk.post("/desk/logout")
+        assert desk.get("/desk").status_code == 303
+    with stack.worker.runtime.sessions() as session:
+        assert [e.action for e in audit.recent(session, action="desk.login")] == ["desk.login"]
+
+
+def test_guessing_the_token_is_refused_and_then_rate_limited(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.url) as guesser:
+        csrf = csrf_of(guesser.get("/desk/login"))
+        answers = [
+            guesser.post("/desk/login", data={"csrf": csrf, "token": f"guess-{i}"}).status_code
+            for i in range(5)
+        ]
+        assert answers == [401] * 5
+        limited = guesser.post("/desk/login", data={"csrf": csrf, "token": API_TOKEN})
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+        assert guesser.get("/desk").status_code == 303  # not signed in
+        no_csrf = httpx.post(f"{stack.url}/desk/login", data={"token": API_TOKEN})
+        assert no_csrf.status_code == 403
+    with httpx.Client(base_url=stack.url, cookies={"rw_desk": "9999999999.forged"}) as forger:
+        assert forger.get("/desk").status_code == 303
