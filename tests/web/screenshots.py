@@ -14,9 +14,10 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Page, sync_playwright
+from pytest_httpserver import HTTPServer
 
 from tests.api.conftest import LiveServer
-from tests.conftest import free_port
+from tests.conftest import feed_xml, free_port
 from worker.api import service
 from worker.api.app import create_app
 from worker.api.schemas import SubscriptionCreate
@@ -27,22 +28,34 @@ from worker.security.tokens import subscriber_token, unsubscribe_token
 from worker.settings import load_settings
 
 KEY = "screenshots only, not a secret"
+TOKEN = "screenshots-operator-token"
 CONFIG = """\
 feeds:
   - id: news
-    url: http://127.0.0.1:9/feed.xml
+    title: Bir Duino news
+    url: {feed}
 watchlists:
   - id: kg
     title: Kyrgyzstan defenders
     description: Human-rights defenders, lawyers and journalists at risk in Kyrgyzstan
     public: true
-    people: [{name: Azimjan Askarov}]
+    people: [{{name: Azimjan Askarov}}]
   - id: ca
     title: Central Asia journalists
     description: Reporters detained or threatened in Central Asia
     public: true
-    people: [{name: Bir Duino}]
+    people: [{{name: Bir Duino}}]
 """
+
+
+ITEMS = [
+    {
+        "guid": "1",
+        "title": "Суд над Азимжаном Аскаровым",
+        "description": "Правозащитник Азимжан Аскаров остаётся в заключении.",
+    },
+    {"guid": "2", "title": "Bir Duino statement", "description": "Bir Duino calls for release."},
+]
 
 
 class _Sink:
@@ -60,7 +73,12 @@ def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="rw-screenshots-"))
     config = work / "rightswatch.yaml"
-    config.write_text(CONFIG, encoding="utf-8")
+    feed = HTTPServer(host="127.0.0.1", port=free_port())
+    feed.expect_request("/feed.xml").respond_with_data(
+        feed_xml(ITEMS), content_type="application/rss+xml"
+    )
+    feed.start()
+    config.write_text(CONFIG.format(feed=feed.url_for("/feed.xml")), encoding="utf-8")
     smtp = Controller(_Sink(), hostname="127.0.0.1", port=free_port())
     smtp.start()
     port = free_port()
@@ -73,10 +91,13 @@ def main(out: Path) -> None:
             "RIGHTSWATCH_SECRET_KEY": KEY,
             "RIGHTSWATCH_PUBLIC_URL": url,
             "RIGHTSWATCH_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
+            "RIGHTSWATCH_API_TOKEN": TOKEN,
         }
     )
     runtime = Runtime(settings)
-    EmbeddedService(runtime).prepare()
+    worker = EmbeddedService(runtime)
+    worker.prepare()
+    worker.run_once()
     with runtime.sessions() as session, session.begin():
         pending = service.create(
             session,
@@ -110,10 +131,15 @@ def main(out: Path) -> None:
             page.screenshot(path=str(out / f"subscribe-errors-{language}.png"), full_page=True)
             for name, link in links.items():
                 shoot(page, f"{url}{link}?lang={language}", out / f"{name}-{language}.png")
+            shoot(page, f"{url}/desk/login?lang={language}", out / f"desk-login-{language}.png")
+            page.locator("#token").fill(TOKEN)
+            page.get_by_role("button").last.click()
+            shoot(page, f"{url}/desk?q=Аскаров", out / f"desk-{language}.png")
             context.close()
         browser.close()
     runtime.close()
     smtp.stop()
+    feed.stop()
 
 
 if __name__ == "__main__":

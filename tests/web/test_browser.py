@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
-from tests.api.conftest import Stack, wait_for
+from tests.api.conftest import API_TOKEN, Stack, wait_for
 from worker.db.models import Subscriber
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -157,4 +157,27 @@ def test_a_form_posted_from_another_page_is_refused(
     expect(page.get_by_role("heading", name="The form has expired")).to_be_visible()
     assert subscriber(stack, "victim@example.org") is None
     assert not stack.mails_to("victim@example.org")
+    context.close()
+
+
+def test_an_operator_signs_in_and_finds_the_match_by_its_cyrillic_name(
+    stack: Stack, browser: Browser
+) -> None:
+    stack.feed.publish("d1", "Суд над Азимжаном Аскаровым", "Азимжан Аскаров остаётся в тюрьме.")
+    stack.feed.publish("d2", "Tolekan Ismailova detained", "Police detained Tolekan Ismailova.")
+    stack.run_once()
+    context = browser.new_context(locale="en-GB")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(stack.url + "/desk")
+    expect(page.get_by_role("heading", name="Desk: sign in")).to_be_visible()
+    page.get_by_label("Operator token").fill(API_TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Desk: recent matches")).to_be_visible()
+    page.get_by_label("Search names, titles and snippets").fill("Аскаров")
+    page.get_by_role("button", name="Search").click()
+    rows = page.get_by_role("row")
+    expect(rows).to_have_count(2)  # the header and the one match
+    expect(rows.nth(1)).to_contain_text("Суд над Азимжаном Аскаровым")
+    expect(rows.nth(1)).to_contain_text("Azimjan Askarov")
     context.close()
