@@ -12,17 +12,22 @@ import hmac
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from worker.api.deps import State
+from worker.api.deps import ID_PATTERN, RESPONSES, State, as_json
 from worker.api.pages import FORM_RESPONSES, HTML, PAGE_RESPONSES, Lang, View, view
 from worker.api.rate_limits import Limit
 from worker.api.routes_public import client
-from worker.db import audit, desk
+from worker.db import audit, desk, outbox
+from worker.outbox.machine import LIFETIME
 from worker.security.tokens import bearer_matches, subscriber_token
 
-router = APIRouter(tags=["desk"], default_response_class=HTMLResponse)
+router = APIRouter(
+    tags=["desk"],
+    default_response_class=HTMLResponse,
+    responses={status: as_json(response) for status, response in RESPONSES.items()},
+)
 
 _SEE_OTHER: dict[int | str, dict[str, Any]] = {
     303: {"description": "To the sign-in page, or to the desk once signed in"}
@@ -42,7 +47,7 @@ SCANNED = 2000
 SHOWN = 100
 
 
-def _signed(key: str, expires: int) -> str:
+def session_value(key: str, expires: int) -> str:
     return f"{expires}.{subscriber_token(key, 'desk-session', str(expires))}"
 
 
@@ -54,7 +59,7 @@ def _logged_in(request: Request, state: State) -> bool:
         return False
     if int(expires) <= int(state.now().timestamp()):
         return False
-    return hmac.compare_digest(_signed(key, int(expires)).encode(), value.encode())
+    return hmac.compare_digest(session_value(key, int(expires)).encode(), value.encode())
 
 
 def _off(page: View) -> HTMLResponse | None:
@@ -108,7 +113,7 @@ def login(
     response = RedirectResponse("/desk", status_code=303)
     response.set_cookie(
         COOKIE,
-        _signed(state.settings.secret_key or "", expires),
+        session_value(state.settings.secret_key or "", expires),
         max_age=int(SESSION.total_seconds()),
         httponly=True,
         samesite="strict",
@@ -159,3 +164,48 @@ def matches(
 def _haystack(row: desk.MatchRow) -> str:
     hits = " ".join(f"{h.get('term', '')} {h.get('text', '')}" for h in row.match.hits)
     return f"{hits} {row.entry.title} {row.match.snippet}".casefold()
+
+
+@router.get("/desk/outbox", response_model=None, responses={**PAGE_RESPONSES, **_SEE_OTHER, **_OFF})
+def dead_deliveries(request: Request, state: State, lang: Lang = None) -> Response:
+    """Deliveries that gave up (dead), newest first, each with a button to try again."""
+    page = view(request, state)
+    if off := _off(page):
+        return off
+    if not _logged_in(request, state):
+        return RedirectResponse("/desk/login", status_code=303)
+    with state.transaction() as session:
+        rows = outbox.list_deliveries(session, "dead", None, SHOWN)
+    return page.render("desk_outbox.html", rows=rows, csrf=page.csrf())
+
+
+@router.post(
+    "/desk/outbox/{delivery_id}/retry",
+    response_model=None,
+    responses={**FORM_RESPONSES, **_SEE_OTHER, **_OFF},
+)
+def retry_delivery(
+    delivery_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
+    request: Request,
+    state: State,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    lang: Lang = None,
+) -> Response:
+    """Put a dead delivery back in the queue (audited); the worker sends it on its next cycle."""
+    page = view(request, state)
+    if off := _off(page):
+        return off
+    if not _logged_in(request, state):
+        return RedirectResponse("/desk/login", status_code=303)
+    if not page.csrf_ok(csrf):
+        return page.message(page._("The form has expired"), status=403)
+    now = state.now()
+    with state.transaction() as session:
+        retried = outbox.retry_dead(session, [delivery_id], now, now + LIFETIME)
+        if retried:
+            audit.record(
+                session, "delivery.retry", actor=audit.API_OPERATOR, target=delivery_id, at=now
+            )
+    if not retried:
+        return page.message(page._("Not possible now"), status=409)
+    return RedirectResponse("/desk/outbox", status_code=303)
