@@ -3,6 +3,7 @@ finds a match by searching the defender's name as a Russian report wrote it."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
@@ -106,3 +107,34 @@ def test_an_operator_puts_a_dead_delivery_back_and_it_is_sent(
     with stack.worker.runtime.sessions() as session:
         (entry,) = audit.recent(session, action="delivery.retry")
         assert entry.target == dead.id
+
+
+def test_not_this_person_is_recorded_and_offers_the_yaml_exclusion(stack: Stack) -> None:
+    stack.feed.publish("s1", "Askarov Street closed for repairs", "Askarov Street closed.")
+    stack.feed.publish("s2", "Azimjan Askarov remembered", "Azimjan Askarov remembered.")
+    stack.run_once()
+    with httpx.Client(base_url=stack.url) as desk:
+        desk.post(
+            "/desk/login", data={"csrf": csrf_of(desk.get("/desk/login")), "token": API_TOKEN}
+        )
+        listing = desk.get("/desk", params={"q": "remembered"})
+        found = re.search(r'href="(/desk/matches/\d+)"', listing.text)
+        assert found is not None
+        detail = desk.get(found.group(1))
+        assert detail.status_code == 200 and "Azimjan Askarov" in detail.text
+        assert re.search(r"<td>desk</td><td>alert</td><td>sent</td>", detail.text)
+        marked = desk.post(
+            f"{found.group(1)}/not-this-person", data={"csrf": csrf_of(detail), "hit": "0"}
+        )
+        assert marked.status_code == 200 and "Recorded as not this person" in marked.text
+        offered = re.search(r"<pre>(.*?)</pre>", marked.text, re.S)
+        assert offered is not None
+        assert html.unescape(offered.group(1)) == (
+            'watchlists:\n  - id: kg\n    people:\n      - name: "Azimjan Askarov"\n'
+            '        exclude: ["Azimjan Askarov remembered"]\n'
+        )
+        assert desk.get("/desk/matches/999999").status_code == 404
+    with stack.worker.runtime.sessions() as session:
+        (entry,) = audit.recent(session, action="match.false_positive")
+        assert entry.target == found.group(1).rsplit("/", 1)[1]
+        assert entry.details == {"hit": 0, "watchlist": "kg"}

@@ -9,6 +9,7 @@ rate-limited per client and audited, and the session is a cookie signed under
 from __future__ import annotations
 
 import hmac
+import json
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -209,3 +210,101 @@ def retry_delivery(
     if not retried:
         return page.message(page._("Not possible now"), status=409)
     return RedirectResponse("/desk/outbox", status_code=303)
+
+
+def _guard(page: View, request: Request) -> Response | None:
+    if off := _off(page):
+        return off
+    if not _logged_in(request, page.state):
+        return RedirectResponse("/desk/login", status_code=303)
+    return None
+
+
+MatchId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def _match_page(
+    page: View, match_id: int, status: int = 200, snippet: str = ""
+) -> HTMLResponse | None:
+    with page.state.transaction() as session:
+        row = desk.match_row(session, match_id)
+        deliveries = desk.deliveries_of_match(session, match_id)
+    if row is None:
+        return None
+    return page.render(
+        "desk_match.html",
+        status,
+        row=row,
+        deliveries=deliveries,
+        csrf=page.csrf(),
+        snippet=snippet,
+    )
+
+
+@router.get(
+    "/desk/matches/{match_id}",
+    response_model=None,
+    responses={**PAGE_RESPONSES, **_SEE_OTHER, **_OFF},
+)
+def match_detail(match_id: MatchId, request: Request, state: State, lang: Lang = None) -> Response:
+    """A match: its entry, hits and snippet, and who was alerted (delivery states)."""
+    page = view(request, state)
+    if refused := _guard(page, request):
+        return refused
+    return _match_page(page, match_id) or page.message(page._("No matches."), status=404)
+
+
+@router.post(
+    "/desk/matches/{match_id}/not-this-person",
+    response_model=None,
+    responses={**FORM_RESPONSES, **_SEE_OTHER, **_OFF},
+)
+def not_this_person(
+    match_id: MatchId,
+    request: Request,
+    state: State,
+    hit: Annotated[int, Form(ge=0, le=10_000)] = 0,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    lang: Lang = None,
+) -> Response:
+    """Record a hit as a false positive (audit log) and offer the YAML exclusion for it:
+    the YAML stays the source of truth."""
+    page = view(request, state)
+    if refused := _guard(page, request):
+        return refused
+    if not page.csrf_ok(csrf):
+        return page.message(page._("The form has expired"), status=403)
+    with state.transaction() as session:
+        row = desk.match_row(session, match_id)
+        if row is None or hit >= len(row.match.hits):
+            return page.message(page._("No matches."), status=404)
+        found = row.match.hits[hit]
+        audit.record(
+            session,
+            "match.false_positive",
+            actor=audit.API_OPERATOR,
+            target=str(match_id),
+            details={"hit": hit, "watchlist": row.match.watchlist_id},
+            at=state.now(),
+        )
+    snippet = exclusion_snippet(row.match.watchlist_id, str(found.get("term", "")), row)
+    return _match_page(page, match_id, snippet=snippet) or page.message("", status=404)
+
+
+def exclusion_snippet(watchlist_id: str, term: str, row: desk.MatchRow) -> str:
+    """The YAML that silences this person for text like this entry's: the words as they
+    appeared, with the word after them (``Askarov Street``) when there is one."""
+    texts = [str(h.get("text", "")) for h in row.match.hits if h.get("term") == term]
+    phrase = texts[0] if texts else term
+    haystack = f"{row.entry.title} {row.match.snippet}"
+    at = haystack.find(phrase)
+    if at >= 0:
+        following = haystack[at + len(phrase) :].split()
+        if following:
+            phrase = f"{phrase} {following[0].strip('.,;:!?»)')}"
+    quoted = json.dumps(phrase, ensure_ascii=False)
+    return (
+        f"watchlists:\n  - id: {watchlist_id}\n    people:\n"
+        f"      - name: {json.dumps(term, ensure_ascii=False)}\n"
+        f"        exclude: [{quoted}]\n"
+    )
