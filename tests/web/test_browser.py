@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
+from werkzeug import Request, Response
 
 from tests.api.conftest import API_TOKEN, Stack, wait_for
 from worker.db.models import Subscriber
@@ -160,9 +161,29 @@ def test_a_form_posted_from_another_page_is_refused(
     context.close()
 
 
-def test_an_operator_signs_in_and_finds_the_match_by_its_cyrillic_name(
-    stack: Stack, browser: Browser
+def test_an_operator_finds_a_match_in_cyrillic_marks_a_hit_and_retries_a_dead_delivery(
+    stack: Stack, browser: Browser, httpserver: HTTPServer
 ) -> None:
+    accepting = {"alerts": False}
+    received: list[str] = []
+
+    def receiver(request: Request) -> Response:
+        body = request.get_data(as_text=True)
+        if '"subscription.verification"' in body:
+            challenge = re.search(r'"challenge":"([^"]+)"', body)
+            assert challenge is not None
+            return Response(f'{{"challenge":"{challenge.group(1)}"}}')
+        if not accepting["alerts"]:
+            return Response("no such case", status=400)  # not retryable: dead at once
+        received.append(body)
+        return Response("ok")
+
+    httpserver.expect_request("/cases", method="POST").respond_with_handler(receiver)
+    created = stack.api.post(
+        "/subscriptions", json={"webhook": httpserver.url_for("/cases"), "watchlists": ["kg"]}
+    )
+    assert created.status_code == 201
+    stack.run_once()  # the ping, should the API's own send not have finished
     stack.feed.publish("d1", "Суд над Азимжаном Аскаровым", "Азимжан Аскаров остаётся в тюрьме.")
     stack.feed.publish("d2", "Tolekan Ismailova detained", "Police detained Tolekan Ismailova.")
     stack.run_once()
@@ -180,4 +201,19 @@ def test_an_operator_signs_in_and_finds_the_match_by_its_cyrillic_name(
     expect(rows).to_have_count(2)  # the header and the one match
     expect(rows.nth(1)).to_contain_text("Суд над Азимжаном Аскаровым")
     expect(rows.nth(1)).to_contain_text("Azimjan Askarov")
+
+    rows.nth(1).get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Суд над Азимжаном Аскаровым")).to_be_visible()
+    page.get_by_role("button", name=re.compile("Not this person")).first.click()
+    expect(page.get_by_role("status")).to_contain_text("Recorded as not this person")
+    expect(page.locator("pre")).to_contain_text('- name: "Azimjan Askarov"')
+
+    page.goto(stack.url + "/desk/outbox")
+    dead = page.get_by_role("button", name=re.compile("Try again"))
+    expect(dead).to_have_count(2)  # both alerts to the webhook gave up
+    dead.first.click()
+    expect(dead).to_have_count(1)
+    accepting["alerts"] = True
+    stack.run_once()
+    assert len(received) == 1
     context.close()
