@@ -135,6 +135,8 @@ def main(out: Path) -> None:
             page.locator("#token").fill(TOKEN)
             page.get_by_role("button").last.click()
             shoot(page, f"{url}/desk?q=Аскаров", out / f"desk-{language}.png")
+            page.get_by_role("row").nth(1).get_by_role("link").click()
+            page.screenshot(path=str(out / f"desk-match-{language}.png"), full_page=True)
             context.close()
         browser.close()
     runtime.close()

@@ -220,7 +220,8 @@ def _guard(page: View, request: Request) -> Response | None:
     return None
 
 
-MatchId = Annotated[int, Path(ge=1, le=2**62)]
+MatchId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+"""Match ids are 32-bit integers."""
 
 
 def _match_page(
