@@ -4,13 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config/rightswatch.yaml
 
-.PHONY: run demo test lint typecheck pytest install install-test compose-test bench clean help
+.PHONY: run demo test lint typecheck pytest install install-test compose-test bench screenshots clean help
 
 help:
 	@echo "make run    - install into $(VENV) and run the service (embedded, SQLite) with $(CONFIG)"
 	@echo "make demo   - one cycle over the sample feeds in config/demo.yaml"
 	@echo "make test   - install test extras, then lint, type-check and run the whole test suite"
 	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make screenshots - the web pages in English, Russian and Kyrgyz, into docs/screenshots/"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "rightswatch needs Python >= 3.11 (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -23,6 +24,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# The browser tests drive Debian's Chromium through Playwright (tests/web/); the reverse-proxy
+	@# test runs the nginx example (tests/ops/). Both come from Debian's packages where apt works.
+	@(command -v chromium && command -v nginx) >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium nginx-light) || \
+	  echo "make: could not install chromium and nginx (needs root and apt-get); the tests that need them are skipped" >&2
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -53,6 +59,9 @@ bench: install-test
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/deliveries.py 500
 	$(BIN)/python benchmarks/bench_html.py
+
+screenshots: install-test
+	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
 clean:
 	rm -rf $(VENV) data/demo.db* .pytest_cache .mypy_cache .ruff_cache

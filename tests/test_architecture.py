@@ -38,7 +38,14 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "worker.config",
         "worker.db",
     ),
-    "worker.notify": ("worker.core", "worker.security", "worker.settings", "worker.notify"),
+    "worker.i18n": ("worker.i18n",),
+    "worker.notify": (
+        "worker.core",
+        "worker.security",
+        "worker.settings",
+        "worker.i18n",
+        "worker.notify",
+    ),
     "worker.metrics": ("worker.core", "worker.settings", "worker.config", "worker.db"),
 }
 """Module (or package) → what it may import from ``worker``; ``worker`` alone is the version."""

@@ -32,6 +32,7 @@ from worker.commands.security import (
     rotate_key_command,
 )
 from worker.commands.status import status_command
+from worker.commands.subscribers import subscribers_command
 from worker.commands.try_alert import test_alert_command
 from worker.config import load_config
 from worker.core.errors import ConfigError, RightswatchError
@@ -232,6 +233,7 @@ cli.add_command(status_command)
 cli.add_command(backup_command)
 cli.add_command(rotate_key_command)
 cli.add_command(audit_command)
+cli.add_command(subscribers_command)
 
 
 def main() -> None:

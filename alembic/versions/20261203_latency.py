@@ -3,7 +3,7 @@ was scheduled with, so a change reschedules it); operator_alerts.feed_id nullabl
 the configuration itself)
 
 Revision ID: latency
-Revises: sources
+Revises: websub
 Create Date: 2026-12-03 09:00:00
 """
 

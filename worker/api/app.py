@@ -26,7 +26,15 @@ from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from worker import __version__, logs, metrics
-from worker.api import pages, routes_operator, routes_ops, routes_public, routes_websub, service
+from worker.api import (
+    desk,
+    pages,
+    routes_operator,
+    routes_ops,
+    routes_public,
+    routes_websub,
+    service,
+)
 from worker.api.rate_limits import (
     DatabaseRateLimiter,
     RateLimiter,
@@ -57,8 +65,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        purger = threading.Thread(target=state.purge_loop, name="rw-purge", daemon=True)
-        purger.start()
+        state.sync_config()
+        loop = threading.Thread(target=state.background_loop, name="rw-background", daemon=True)
+        loop.start()
         if push_possible(settings):
             state.pusher.submit(state.warm_up)  # the first push need not wait for a compile
         try:
@@ -75,7 +84,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         lifespan=lifespan,
     )
     app.state.api = state
-    for module in (routes_public, pages, routes_operator, routes_ops, routes_websub):
+    for module in (routes_public, pages, desk, routes_operator, routes_ops, routes_websub):
         app.include_router(module.router)
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(service.InvalidField, _invalid_field)  # type: ignore[arg-type]

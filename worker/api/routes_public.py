@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from worker import metrics
@@ -84,6 +84,7 @@ def out(subscriber: Subscriber, watchlists: list[str]) -> SubscriptionOut:
 @router.get("/watchlists", tags=["subscriptions"])
 def list_watchlists(state: State) -> WatchlistList:
     """The watch lists the operator made public, with their people only where allowed."""
+    state.sync_config()
     config = state.runtime.config().config
     shown = {w.id: [p.name for p in w.people] for w in config.watchlists if w.show_people}
     with state.transaction() as session:
@@ -108,20 +109,15 @@ def list_watchlists(state: State) -> WatchlistList:
         503: OFF,
     },
 )
-def create_subscription(data: SubscriptionCreate, request: Request, state: State) -> JSONResponse:
-    """Subscribe an e-mail address (double opt-in) or a webhook (verification ping)."""
-    key = state.subscriptions_key(links=True)
-    state.limit(SUBSCRIBE_PER_CLIENT, client(request))
-    if data.webhook is not None:
-        state.limit(SUBSCRIBE_PER_DESTINATION, urlsplit(data.webhook).hostname or "")
-        _check_destination(state, data.webhook)
-    else:
-        state.limit(SUBSCRIBE_PER_DESTINATION, data.email or "")
-    with state.transaction() as session:
-        created = service.create(session, data, key, state.now())
-        watchlists = service.watchlist_ids(session, created.subscriber.id)
-    state.send_soon([created.delivery_id])
-    metrics.subscription_event("requested")
+def create_subscription(
+    data: SubscriptionCreate, request: Request, state: State, after: BackgroundTasks
+) -> JSONResponse:
+    """Subscribe an e-mail address (double opt-in) or a webhook (verification ping).
+
+    The ping goes only after the 201 has been sent: a receiver that checks signatures
+    needs the secret in it first (and a ping it refuses is retried with backoff).
+    """
+    created, watchlists = subscribe(state, data, client(request), after)
     if created.secret is None:
         return JSONResponse(ACCEPTED.model_dump(mode="json"), status_code=202)
     body = WebhookCreated(
@@ -130,6 +126,27 @@ def create_subscription(data: SubscriptionCreate, request: Request, state: State
         management_token=created.manage_token,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=201)
+
+
+def subscribe(
+    state: State, data: SubscriptionCreate, client_host: str, after: BackgroundTasks
+) -> tuple[service.Created, list[str]]:
+    """What ``POST /subscriptions`` and the subscribe form both do: limits, the pending
+    subscription, and its confirmation or ping sent once the response has gone."""
+    key = state.subscriptions_key(links=True)
+    state.limit(SUBSCRIBE_PER_CLIENT, client_host)
+    if data.webhook is not None:
+        state.limit(SUBSCRIBE_PER_DESTINATION, urlsplit(data.webhook).hostname or "")
+        _check_destination(state, data.webhook)
+    else:
+        state.limit(SUBSCRIBE_PER_DESTINATION, data.email or "")
+    state.sync_config()
+    with state.transaction() as session:
+        created = service.create(session, data, key, state.now())
+        watchlists = service.watchlist_ids(session, created.subscriber.id)
+    after.add_task(state.send_soon, [created.delivery_id])
+    metrics.subscription_event("requested")
+    return created, watchlists
 
 
 def _check_destination(state: State, url: str) -> None:
@@ -153,7 +170,9 @@ def _check_destination(state: State, url: str) -> None:
     status_code=202,
     responses={429: RATE_LIMITED, 503: OFF},
 )
-def resend_confirmation(data: ConfirmationRequest, request: Request, state: State) -> Accepted:
+def resend_confirmation(
+    data: ConfirmationRequest, request: Request, state: State, after: BackgroundTasks
+) -> Accepted:
     """Send the confirmation link again to an address with a subscription not yet confirmed.
 
     The answer is the same whether or not there is one.
@@ -163,7 +182,7 @@ def resend_confirmation(data: ConfirmationRequest, request: Request, state: Stat
     state.limit(RESEND_PER_EMAIL, data.email)
     with state.transaction() as session:
         delivery_ids = service.resend_confirmations(session, data.email, state.now())
-    state.send_soon(delivery_ids)
+    after.add_task(state.send_soon, delivery_ids)
     return ACCEPTED
 
 
@@ -235,7 +254,7 @@ def delete_subscription(
     responses={**_MANAGED, 409: CONFLICT, 429: RATE_LIMITED},
 )
 def verify_webhook(
-    subscription_id: SubscriptionId, token: ManagementToken, state: State
+    subscription_id: SubscriptionId, token: ManagementToken, state: State, after: BackgroundTasks
 ) -> SubscriptionOut:
     """Send the verification ping to a webhook that has not answered it yet."""
     _owned(state, subscription_id, token)
@@ -244,5 +263,5 @@ def verify_webhook(
         subscriber = subscribers.get_one(session, subscription_id, for_update=True)
         delivery_id = service.request_verification(session, subscriber, state.now())
         result = out(subscriber, service.watchlist_ids(session, subscriber.id))
-    state.send_soon([delivery_id])
+    after.add_task(state.send_soon, [delivery_id])
     return result

@@ -27,7 +27,9 @@ WatchlistId = Annotated[
     StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
 ]
 SubscriptionStatus = Literal["pending", "active", "paused", "disabled"]
+Language = Literal["en", "ru", "ky"]
 MAX_WATCHLISTS = 50
+MAX_PHRASE = 200
 
 
 class _Request(BaseModel):
@@ -94,6 +96,12 @@ class SubscriptionCreate(_Request):
     frequency: Frequency = "immediate"
     deliver_at: str = Field(default="08:00", max_length=20, description='"08:00" or "mon 08:00"')
     timezone: str = Field(default="UTC", max_length=64, description="IANA name, e.g. Europe/Berlin")
+    language: Language = Field(default="en", description="Of the e-mails and pages: en, ru, ky")
+    security_phrase: str | None = Field(
+        default=None,
+        max_length=MAX_PHRASE,
+        description="Printed at the top of every alert, so a lure that lacks it stands out",
+    )
 
     @field_validator("email")
     @classmethod
@@ -137,6 +145,10 @@ class SubscriptionUpdate(_Request):
     deliver_at: str | None = Field(default=None, max_length=20)
     timezone: str | None = Field(default=None, max_length=64)
     paused: bool | None = Field(default=None, description="true stops alerts until false")
+    language: Language | None = None
+    security_phrase: str | None = Field(
+        default=None, max_length=MAX_PHRASE, description='"" removes it'
+    )
 
     @field_validator("watchlists")
     @classmethod

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from worker.api.schemas import SubscriptionCreate, SubscriptionUpdate
 from worker.config import Config
-from worker.db import outbox, subscribers
+from worker.db import audit, outbox, subscribers
 from worker.db.models import Subscriber, Watchlist
 from worker.security.crypto import blind_index
 from worker.security.tokens import subscriber_token, token_hash, token_matches, unsubscribe_token
@@ -109,6 +109,8 @@ def create(session: Session, data: SubscriptionCreate, secret_key: str, now: dat
         ),
         confirm_expires_at=now + (VERIFY_TTL if data.webhook is not None else CONFIRM_TTL),
         webhook_secret=webhook_secret,
+        language=data.language,
+        security_phrase=data.security_phrase or None,
     )
     subscribers.add(session, subscriber, data.watchlists)
     delivery_id = queue_message(
@@ -188,13 +190,44 @@ def confirm(session: Session, token: str, key: str, now: datetime) -> Subscriber
     return subscriber
 
 
-def unsubscribe(session: Session, subscriber: Subscriber) -> Literal["deleted", "unsubscribed"]:
-    """API subscribers are deleted (their address with them); YAML ones stop receiving."""
+RECIPIENT = "recipient"
+"""The audit log's actor for what the recipient of an alert did through its link."""
+
+
+def unsubscribe(
+    session: Session,
+    subscriber: Subscriber,
+    config: Config,
+    now: datetime,
+) -> Literal["deleted", "unsubscribed"]:
+    """API subscribers are deleted (their address with them); YAML ones stop receiving.
+
+    A YAML subscriber is often a shared desk inbox, and one click in a forwarded alert
+    silences it: that is recorded in the audit log and told to the operators, and
+    ``rightswatch subscribers enable ID`` undoes it.
+    """
     if subscriber.managed_by == API:
         subscribers.delete_subscriber(session, subscriber.id)
         return "deleted"
     subscriber.status = "unsubscribed"
     subscriber.active = False
+    audit.record(session, "subscriber.unsubscribed", actor=RECIPIENT, target=subscriber.id, at=now)
+    outbox.queue_operator_alerts(
+        session,
+        config.operators,
+        feed_id=None,
+        event="unsubscribed",
+        episode_since=now,
+        subject=f"[rightswatch] subscriber {subscriber.id} unsubscribed",
+        body=(
+            f"The YAML subscriber {subscriber.id} ({subscriber.channel}) followed the "
+            f"unsubscribe link of an alert at {now:%Y-%m-%d %H:%M} UTC and receives no more "
+            "alerts. If that was a mistake (a forwarded alert, a shared inbox), undo it with\n\n"
+            f"    rightswatch subscribers enable {subscriber.id}\n"
+        ),
+        details={"subscriber_id": subscriber.id, "channel": subscriber.channel},
+        now=now,
+    )
     return "unsubscribed"
 
 
@@ -215,6 +248,10 @@ def update(session: Session, subscriber: Subscriber, changes: SubscriptionUpdate
         subscriber.deliver_at = changes.deliver_at
     if changes.timezone is not None:
         subscriber.timezone = changes.timezone
+    if changes.language is not None:
+        subscriber.language = changes.language
+    if changes.security_phrase is not None:
+        subscriber.security_phrase = changes.security_phrase or None
     if changes.paused is not None:
         pause(subscriber, changes.paused)
 

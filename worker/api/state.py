@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -12,12 +13,13 @@ from datetime import datetime, timedelta
 
 from fastapi import HTTPException
 from prometheus_client import CollectorRegistry
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from worker import jobs, logs, metrics
 from worker.api import service
 from worker.api.rate_limits import Limit, RateLimiter
+from worker.core.errors import ConfigError
 from worker.db import rate_limits
 from worker.runtime import Runtime
 from worker.settings import Settings
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 PURGE_EVERY = 60.0
 """Seconds between sweeps of expired pending subscriptions and old rate-limit counters (and
 records of whether the configuration file is valid)."""
+CONFIG_EVERY = 5.0
+"""Seconds between looks at the YAML file (a stat; the database only when it changed)."""
 
 
 @dataclass
@@ -45,6 +49,26 @@ class ApiState:
     )
     """Ingests WebSub pushes one at a time, after the hub has had its answer."""
     stop: threading.Event = field(default_factory=threading.Event)
+    synced_version: str | None = None
+
+    def sync_config(self) -> None:
+        """Mirror the YAML into the database if it changed, as `run` and beat do.
+
+        The API must not depend on another process having done it: a fresh
+        database with only `rightswatch api` would list no watch lists. A YAML
+        that no longer loads or a database that is away keeps the last mirror.
+        """
+        try:
+            version = self.runtime.config().version
+            if version == self.synced_version:
+                return
+            try:
+                self.runtime.sync_config()
+            except IntegrityError:  # another process mirrored the same rows meanwhile
+                self.runtime.sync_config()
+            self.synced_version = version
+        except (ConfigError, OperationalError, IntegrityError) as e:
+            log.warning("configuration not mirrored now: %s", e)
 
     def now(self) -> datetime:
         return self.runtime.clock()
@@ -134,9 +158,14 @@ class ApiState:
                 "could not send operator alert %s now; the worker will retry it", alert_id
             )
 
-    def purge_loop(self) -> None:
-        while not self.stop.wait(PURGE_EVERY):
-            self.purge()
+    def background_loop(self) -> None:
+        """Mirror the configuration when it changes; sweep expired rows now and then."""
+        last_purge = time.monotonic()
+        while not self.stop.wait(CONFIG_EVERY):
+            self.sync_config()
+            if time.monotonic() - last_purge >= PURGE_EVERY:
+                last_purge = time.monotonic()
+                self.purge()
 
     def purge(self) -> None:
         now = self.now()

@@ -24,7 +24,8 @@ def api_command(config_path: Path | None, host: str, port: int) -> None:
     """Serve the subscription API, /healthz, /readyz and /metrics (OpenAPI at /openapi.json).
 
     It shares the database with `rightswatch run` (or the workers), which send
-    the alerts; it creates or upgrades the schema if needed.
+    the alerts; it creates or upgrades the schema if needed and mirrors the
+    configuration into the database, at start and whenever the file changes.
     """
     settings = settings_for(config_path)
     logs.setup(settings.log_level, settings.log_format)

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import click
 
 from worker.commands.common import config_option, settings_for
+from worker.commands.subscribers import opted_out_in_database, unsubscribed_lines
 from worker.config import Config, LoadedConfig, SubscriberConfig, key_lines, load_config, summary
 from worker.core.errors import ConfigError, ConfigProblem, DeliveryError, RightswatchError
 from worker.ingest.policy import PollPolicy
@@ -209,6 +210,8 @@ def check_config_command(path: Path | None, config_path: Path | None, online: bo
     if problems or failed:
         _fail(settings.config_path, [], len(problems), failed)
     click.echo(f"{settings.config_path}: OK: {summary(loaded.config)}")
+    for line in unsubscribed_lines(opted_out_in_database(settings)):
+        click.echo(line)
 
 
 def _fail(path: Path, problems: list[str], count: int = 0, failed: int = 0) -> NoReturn:

@@ -9,10 +9,12 @@ import click
 
 from worker.commands.common import config_option, settings_for
 from worker.commands.feeds_io import discover_command, export_command, import_command
+from worker.commands.subscribers import unsubscribed_lines
 from worker.core.feed_health import assess, describe
 from worker.db import websub
 from worker.db.feeds import feed_state, list_feeds
 from worker.db.models import Feed
+from worker.db.subscribers import unsubscribed_by_recipient
 from worker.ingest.policy import PollPolicy
 
 HEADERS = ("FEED", "STATUS", "LAST POLL", "NEXT POLL", "ENTRIES", "LAST ERROR")
@@ -100,12 +102,15 @@ def feeds_command(ctx: click.Context, show_all: bool, config_path: Path | None) 
         with runtime.sessions() as session:
             feeds = list_feeds(session, include_inactive=show_all)
             push_until = websub.active_until(session, now)
+            opted_out = unsubscribed_by_recipient(session)
     finally:
         runtime.close()
     if not feeds:
         click.echo("no feeds configured")
-        return
-    click.echo(format_table(feed_rows(feeds, now, policies, push_until)))
+    else:
+        click.echo(format_table(feed_rows(feeds, now, policies, push_until)))
+    for line in unsubscribed_lines(opted_out):
+        click.echo(line)
 
 
 feeds_command.add_command(discover_command)

@@ -271,6 +271,8 @@ class Confirmation:
     """Titles of the watch lists subscribed to."""
     frequency: str
     expires_at: datetime
+    language: str = "en"
+    """The subscriber's language (en, ru, ky): the e-mail is written in it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,14 +288,14 @@ class VerificationPing:
 
 @dataclass(frozen=True, slots=True)
 class OperatorNotice:
-    """A message to an operator: a feed failed, went quiet or gone, recovered; or the
-    configuration file turned invalid, or valid again."""
+    """A message to an operator: a feed failed, went quiet or gone, recovered; the
+    configuration file turned invalid, or valid again; or a YAML subscriber unsubscribed."""
 
     delivery_id: str
     feed_id: str | None
-    """None for the configuration's events."""
+    """None for the configuration's events and for a subscriber's."""
     event: str
-    """failing, stale, gone or recovered; config_invalid or config_valid."""
+    """failing, stale, gone or recovered; config_invalid or config_valid; unsubscribed."""
     subject: str
     body: str
     details: Mapping[str, Any]

@@ -192,9 +192,11 @@ class OperatorAlert(Base):
     address: Mapped[str] = mapped_column(EncryptedText())
     secret_env: Mapped[str | None] = mapped_column(String(200))
     feed_id: Mapped[str | None] = mapped_column(ForeignKey("feeds.id"), index=True)
-    """None for the configuration's own events (config_invalid, config_valid)."""
+    """None for the configuration's own events (config_invalid, config_valid) and for a message
+    about a subscriber (unsubscribed)."""
     event: Mapped[str] = mapped_column(String(20))
-    """failing, stale, gone or recovered; config_invalid or config_valid."""
+    """failing, stale, gone or recovered; config_invalid or config_valid; unsubscribed (a YAML
+    subscriber opted out)."""
     episode_since: Mapped[Timestamp]
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
@@ -274,6 +276,8 @@ class Subscriber(Base):
     """Printed at the top of every alert and digest (the subscriber chose it)."""
     pgp_key: Mapped[str | None] = mapped_column(EncryptedText())
     """Armoured OpenPGP public key: e-mail to this subscriber is encrypted to it."""
+    language: Mapped[str | None] = mapped_column(String(8))
+    """Language of the subscriber's pages and e-mails (en, ru, ky); None: English."""
 
 
 @event.listens_for(Subscriber.address, "set")

@@ -240,3 +240,15 @@ def delivery_counts_of(
     ):
         counts.setdefault(subscriber_id, {})[status] = n
     return counts
+
+
+def unsubscribed_by_recipient(session: Session) -> list[str]:
+    """Ids of YAML subscribers who opted out through an alert's link (the YAML still lists
+    them; ``rightswatch subscribers enable ID`` undoes it)."""
+    return list(
+        session.scalars(
+            select(Subscriber.id)
+            .where(Subscriber.managed_by == "config", Subscriber.status == "unsubscribed")
+            .order_by(Subscriber.id)
+        )
+    )

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from worker import i18n
 from worker.core.errors import DeliveryError
 from worker.core.types import (
     Alert,
@@ -55,7 +56,7 @@ def _names(alert: Alert) -> list[str]:
 
 def subject(message: Message) -> str:
     if isinstance(message, Confirmation):
-        return "[rightswatch] Confirm your subscription"
+        return "[rightswatch] " + i18n.gettext_for(message.language)("Confirm your subscription")
     if isinstance(message, VerificationPing):
         return "[rightswatch] Webhook verification"
     if isinstance(message, OperatorNotice):
@@ -128,8 +129,31 @@ def _template(message: Notification, suffix: str) -> str:
     return ("digest" if isinstance(message, Digest) else "alert") + suffix
 
 
+def frequency_label(frequency: str, language: str) -> str:
+    """How often, in words of ``language`` (the same words as the subscribe form)."""
+    _ = i18n.gettext_for(language)
+    labels = {
+        "immediate": _("each alert as it comes"),
+        "hourly": _("an hourly digest"),
+        "daily": _("a daily digest"),
+        "weekly": _("a weekly digest"),
+    }
+    return labels.get(frequency, frequency)
+
+
 def _confirmation_context(message: Confirmation) -> dict[str, Any]:
-    return {"message": message, "expires": message.expires_at.strftime("%Y-%m-%d %H:%M UTC")}
+    return {
+        "message": message,
+        "frequency": frequency_label(message.frequency, message.language),
+        "expires": message.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _confirmation(message: Confirmation, suffix: str) -> str:
+    env = i18n.environment(
+        "worker.notify", "templates", message.language, keep_trailing_newline=True
+    )
+    return env.get_template("confirm" + suffix).render(_confirmation_context(message))
 
 
 def text_body(
@@ -140,7 +164,7 @@ def text_body(
 ) -> str:
     """``security_phrase``: the subscriber's own, printed first (a lure cannot know it)."""
     if isinstance(message, Confirmation):
-        return _env.get_template("confirm.txt").render(_confirmation_context(message))
+        return _confirmation(message, ".txt")
     if isinstance(message, OperatorNotice):
         return message.body
     if isinstance(message, VerificationPing):
@@ -159,7 +183,7 @@ def html_body(
 ) -> str | None:
     """The HTML alternative, for the kinds that have one (operator notices are plain text)."""
     if isinstance(message, Confirmation):
-        return _env.get_template("confirm.html").render(_confirmation_context(message))
+        return _confirmation(message, ".html")
     if isinstance(message, OperatorNotice | VerificationPing | ChannelTest):
         return None
     context = _context(message, unsubscribe_url, manage_url, security_phrase)

@@ -74,7 +74,16 @@ class WebhookNotifier:
         return response.status_code
 
     def send(self, message: Message, recipient: Recipient) -> None:
-        reply = self._post(recipient, message.delivery_id, lambda now: render.payload(message, now))
+        try:
+            reply = self._post(
+                recipient, message.delivery_id, lambda now: render.payload(message, now)
+            )
+        except DeliveryError as e:
+            if isinstance(message, VerificationPing) and e.status is not None and not e.retryable:
+                # A new receiver may refuse the ping until its operator has stored the secret
+                # from the 201 response: retried with backoff until the subscription expires.
+                raise DeliveryError(str(e), retry_after=e.retry_after, status=e.status) from e
+            raise
         if isinstance(message, VerificationPing) and message.challenge not in reply:
             raise DeliveryError(
                 "the webhook answered the verification ping without its challenge "

@@ -197,11 +197,14 @@ def _subscription_message(
     if subscriber.confirm_expires_at is None:
         return None
     base, key = settings.public_url, settings.secret_key
+    language = subscriber.language or "en"
+    lang = f"?lang={language}" if language != "en" else ""
     return Confirmation(
         delivery_id=delivery.id,
-        confirm_url=f"{base}/confirm/{subscriber_token(key, 'confirm', subscriber.id)}",
-        manage_url=f"{base}/manage/{subscriber_token(key, 'manage', subscriber.id)}",
+        confirm_url=f"{base}/confirm/{subscriber_token(key, 'confirm', subscriber.id)}{lang}",
+        manage_url=f"{base}/manage/{subscriber_token(key, 'manage', subscriber.id)}{lang}",
         watchlists=tuple(w.title for w in watchlists),
         frequency=subscriber.frequency,
         expires_at=subscriber.confirm_expires_at,
+        language=language,
     )

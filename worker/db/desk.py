@@ -1,0 +1,69 @@
+"""What the desk pages read: recent matches with their entry, feed and watch list.
+
+Titles, snippets and hits are encrypted at rest, so searching them happens after
+decryption, over a bounded window of the newest matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from worker.db.models import Delivery, DigestItem, Entry, Feed, Match, Watchlist
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    match: Match
+    entry: Entry
+    feed_title: str
+    watchlist_title: str
+
+
+def recent_matches(session: Session, since: datetime, limit: int) -> list[MatchRow]:
+    """The newest matches since ``since``, newest first, at most ``limit``."""
+    rows = session.execute(
+        select(Match, Entry, Feed.title, Feed.id, Watchlist.title)
+        .join(Entry, Match.entry_id == Entry.id)
+        .join(Feed, Entry.feed_id == Feed.id)
+        .join(Watchlist, Match.watchlist_id == Watchlist.id)
+        .where(Match.created_at >= since)
+        .order_by(Match.created_at.desc(), Match.id.desc())
+        .limit(limit)
+    )
+    return [
+        MatchRow(match, entry, feed_title or feed_id, watchlist_title)
+        for match, entry, feed_title, feed_id, watchlist_title in rows
+    ]
+
+
+def match_row(session: Session, match_id: int) -> MatchRow | None:
+    row = session.execute(
+        select(Match, Entry, Feed.title, Feed.id, Watchlist.title)
+        .join(Entry, Match.entry_id == Entry.id)
+        .join(Feed, Entry.feed_id == Feed.id)
+        .join(Watchlist, Match.watchlist_id == Watchlist.id)
+        .where(Match.id == match_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    match, entry, feed_title, feed_id, watchlist_title = row
+    return MatchRow(match, entry, feed_title or feed_id, watchlist_title)
+
+
+def deliveries_of_match(session: Session, match_id: int) -> list[tuple[str, str, str]]:
+    """(subscriber, kind, status) of every delivery that carried the match, alone or in a
+    digest."""
+    alone = select(Delivery.subscriber_id, Delivery.kind, Delivery.status).where(
+        Delivery.match_id == match_id
+    )
+    digests = (
+        select(Delivery.subscriber_id, Delivery.kind, Delivery.status)
+        .join(DigestItem, DigestItem.delivery_id == Delivery.id)
+        .where(DigestItem.match_id == match_id)
+    )
+    rows = session.execute(alone.union_all(digests))
+    return sorted((s, k, st) for s, k, st in rows)
