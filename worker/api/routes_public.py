@@ -40,7 +40,7 @@ from worker.api.schemas import (
     WatchlistOut,
     WebhookCreated,
 )
-from worker.core.errors import DeliveryError
+from worker.core.errors import DeliveryError, UnsafeDestinationError
 from worker.db import subscribers
 from worker.db.models import Subscriber
 from worker.security.destinations import pick_address, system_resolver
@@ -133,7 +133,11 @@ def create_subscription(data: SubscriptionCreate, request: Request, state: State
 
 
 def _check_destination(state: State, url: str) -> None:
-    """Refuse webhooks to internal addresses now, not only when the first alert goes."""
+    """Refuse webhooks to internal addresses now, not only when the first alert goes.
+
+    The answer says only that the destination is refused: what a name resolves to
+    inside the network, or the resolver's error, would map the network for anyone.
+    """
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
@@ -143,8 +147,14 @@ def _check_destination(state: State, url: str) -> None:
             allow_private=state.settings.webhook_allow_private,
             resolve=system_resolver,
         )
+    except UnsafeDestinationError as e:
+        raise service.InvalidField(
+            "body.webhook",
+            "this webhook destination is not allowed (private or internal addresses are "
+            "refused unless RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE=true)",
+        ) from e
     except DeliveryError as e:
-        raise service.InvalidField("body.webhook", str(e)) from e
+        raise service.InvalidField("body.webhook", "the webhook host cannot be resolved") from e
 
 
 @router.post(
