@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
+from email.policy import default as default_policy
 from email.utils import format_datetime, parseaddr
 from urllib.parse import quote
 
@@ -41,6 +42,26 @@ _DKIM_HEADERS = (
 )
 
 
+class _VerbatimHeader(UnstructuredHeader, BaseHeader):
+    """An ASCII header written as given, never folded into RFC 2047 encoded words.
+
+    The e-mail policy encodes a token longer than a line (a long URL), which
+    mail clients then no longer read as a List-Unsubscribe URL (RFC 2369/8058).
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        value = str(self)
+        if not value.isascii() or len(value) > 900:
+            return super().fold(policy=policy)
+        return f"{self.name}: {value}{policy.linesep}"
+
+
+_registry = HeaderRegistry()
+_registry.map_to_type("list-unsubscribe", _VerbatimHeader)
+POLICY = default_policy.clone(header_factory=_registry)
+"""The default policy, with List-Unsubscribe sent verbatim."""
+
+
 def unsubscribe_url(public_url: str | None, recipient: Recipient) -> str | None:
     if not public_url or not recipient.unsubscribe_token:
         return None
@@ -58,7 +79,7 @@ def build_message(
     message: Message, recipient: Recipient, sender: str, public_url: str | None = None
 ) -> EmailMessage:
     """The MIME message for one outbox message of any kind."""
-    mail = EmailMessage()
+    mail = EmailMessage(policy=POLICY)
     mail["Subject"] = render.subject(message)
     mail["From"] = sender
     mail["To"] = Address(addr_spec=recipient.address)
