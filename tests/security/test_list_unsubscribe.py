@@ -21,6 +21,23 @@ TOKEN = "uT0k3n_" + "x" * 40
 PUBLIC_URL = "https://alerts.rightswatch.example.org/some/longer/prefix"
 
 
+def dkim_env(tmp_path: Path) -> dict[str, str]:
+    """Settings that DKIM-sign every message with a new key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "dkim.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return {
+        "RIGHTSWATCH_DKIM_DOMAIN": "rightswatch.example.org",
+        "RIGHTSWATCH_DKIM_SELECTOR": "rw2026",
+        "RIGHTSWATCH_DKIM_PRIVATE_KEY_FILE": str(tmp_path / "dkim.pem"),
+    }
+
+
 @pytest.mark.parametrize("signed", [False, True])
 def test_list_unsubscribe_header_bytes_are_plain(
     signed: bool,
@@ -36,19 +53,7 @@ def test_list_unsubscribe_header_bytes_are_plain(
         "RIGHTSWATCH_PUBLIC_URL": PUBLIC_URL,
     }
     if signed:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        (tmp_path / "dkim.pem").write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        env |= {
-            "RIGHTSWATCH_DKIM_DOMAIN": "rightswatch.example.org",
-            "RIGHTSWATCH_DKIM_SELECTOR": "rw2026",
-            "RIGHTSWATCH_DKIM_PRIVATE_KEY_FILE": str(tmp_path / "dkim.pem"),
-        }
+        env |= dkim_env(tmp_path)
     settings = make_settings(write_config("feeds: []\n"), **env)
     recipient = Recipient("desk", "email", "desk@example.org", unsubscribe_token=TOKEN)
     EmailNotifier(settings).send(alert("https://example.org/a"), recipient)
