@@ -29,7 +29,7 @@ from worker.api.deps import (
     ManagementToken,
     State,
 )
-from worker.api.rate_limits import Limit
+from worker.api.rate_limits import Limit, client_bucket, email_bucket
 from worker.api.schemas import (
     Accepted,
     ConfirmationRequest,
@@ -63,7 +63,8 @@ SubscriptionId = Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PA
 
 
 def client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's rate-limit bucket: its IPv4 address or IPv6 /64."""
+    return client_bucket(request.client.host) if request.client else "unknown"
 
 
 def out(subscriber: Subscriber, watchlists: list[str]) -> SubscriptionOut:
@@ -116,7 +117,7 @@ def create_subscription(data: SubscriptionCreate, request: Request, state: State
         state.limit(SUBSCRIBE_PER_DESTINATION, urlsplit(data.webhook).hostname or "")
         _check_destination(state, data.webhook)
     else:
-        state.limit(SUBSCRIBE_PER_DESTINATION, data.email or "")
+        state.limit(SUBSCRIBE_PER_DESTINATION, email_bucket(data.email or ""))
     with state.transaction() as session:
         created = service.create(session, data, key, state.now())
         watchlists = service.watchlist_ids(session, created.subscriber.id)
@@ -170,7 +171,7 @@ def resend_confirmation(data: ConfirmationRequest, request: Request, state: Stat
     """
     state.subscriptions_key(links=True)
     state.limit(RESEND_PER_CLIENT, client(request))
-    state.limit(RESEND_PER_EMAIL, data.email)
+    state.limit(RESEND_PER_EMAIL, email_bucket(data.email))
     with state.transaction() as session:
         delivery_ids = service.resend_confirmations(session, data.email, state.now())
     state.send_soon(delivery_ids)
