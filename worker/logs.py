@@ -27,7 +27,8 @@ _context: ContextVar[Mapping[str, str]] = ContextVar(
 )
 _task_tokens: dict[str, Token[Mapping[str, str]]] = {}
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_EMAIL = re.compile(r"([\w.%+'-])[\w.%+'-]*@((?:[\w-]+\.)+[\w-]{2,})")
+"""An address in any script: ``\\w`` is Unicode (``jörg@почта.рф``, ``用户@例子.广告``)."""
 _PATH_TOKEN = re.compile(r"(/(?:unsubscribe|confirm|manage)/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]+")
 _SECRET = re.compile(r"\b(whsec_)[A-Za-z0-9+/=]+")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)\S+")
