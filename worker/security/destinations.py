@@ -131,3 +131,26 @@ class PinnedTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+def internal_host(host: str, resolve: Resolver = system_resolver) -> bool | None:
+    """Whether ``host`` (a name or an address) has an internal address; None if it does
+    not resolve (the connection will fail on its own)."""
+    try:
+        addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolve(host, 80)]
+    except (OSError, UnicodeError, ValueError):
+        return None
+    return any(refused_address(address) for address in addresses) if addresses else None
+
+
+def redirect_refused(
+    origin_host: str, target_host: str, resolve: Resolver = system_resolver
+) -> bool:
+    """A redirect from a public host to an internal address (a feed must not turn us into
+    a client of the local network). A feed configured with an internal URL on purpose
+    (a local RSS-Bridge) may still redirect within the network."""
+    if target_host.strip("[]").lower() == origin_host.strip("[]").lower():
+        return False
+    if internal_host(origin_host, resolve) is not False:
+        return False
+    return internal_host(target_host, resolve) is True
