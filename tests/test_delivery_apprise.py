@@ -19,6 +19,7 @@ from tests.test_delivery import (  # noqa: F401 (fixtures)
     receiver,
 )
 from tests.test_webhook import Receiver
+from worker.db.outbox import destination_key
 from worker.embedded import EmbeddedService
 from worker.settings import Settings
 
@@ -48,9 +49,8 @@ def test_apprise_alerts_are_retried_then_sent(
     receiver.respond(500, b"down")
     service.run_once()
     (row,) = deliveries(service)
-    assert (
-        row.status == "retrying" and row.destination == f"apprise:json://127.0.0.1:{receiver.port}"
-    )
+    receiver_key = destination_key("apprise", f"json://127.0.0.1:{receiver.port}/t0ken")
+    assert row.status == "retrying" and row.destination == receiver_key
     assert row.last_error == (
         "DeliveryError: Apprise could not deliver the notification: "
         "Failed to send JSON POST notification: Internal server error., error=500."
