@@ -67,6 +67,8 @@ class FetchLimits:
     """The feed id: a SOCKS proxy without a user of its own gets one derived from it."""
     user_agent: str | None = None
     """Instead of the process-wide User-Agent."""
+    require_proxy: bool = False
+    """``fetch.require_proxy``: a request without a proxy is refused, not sent directly."""
 
 
 class Fetcher:
@@ -111,6 +113,11 @@ class Fetcher:
         if urlsplit(url).scheme == "file":
             return FetchResult(url=url, status=200, body=self._read_file(url))
         limits = limits or FetchLimits()
+        if limits.require_proxy and not limits.proxy:
+            raise FetchError(
+                "fetch.require_proxy is on and no proxy is configured for this URL "
+                "(set fetch.proxy, or use the configured feed's exact URL)"
+            )
         headers = dict(self._headers)
         if limits.user_agent:
             headers["User-Agent"] = limits.user_agent
