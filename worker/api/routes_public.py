@@ -167,14 +167,13 @@ def _check_destination(state: State, url: str) -> None:
 def resend_confirmation(data: ConfirmationRequest, request: Request, state: State) -> Accepted:
     """Send the confirmation link again to an address with a subscription not yet confirmed.
 
-    The answer is the same whether or not there is one.
+    The answer is the same whether or not there is one, and is given before the
+    look-up (which runs in the background), so it takes the same time too.
     """
     state.subscriptions_key(links=True)
     state.limit(RESEND_PER_CLIENT, client(request))
     state.limit(RESEND_PER_EMAIL, email_bucket(data.email))
-    with state.transaction() as session:
-        delivery_ids = service.resend_confirmations(session, data.email, state.now())
-    state.send_soon(delivery_ids)
+    state.resend_later(data.email)
     return ACCEPTED
 
 
