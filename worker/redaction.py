@@ -6,16 +6,25 @@ pattern can know: the configured defenders' names and aliases, the webhook
 URLs and any other subscriber address, replaced by ``[redacted]`` wherever a
 careless log line (ours or a library's) would print them. Logs leave the
 machine (journald, a hosting provider's log service); the list of names must not.
+
+The configured strings are not enough: a name in another script or case form
+(``Толекан Исмаилову``) is found by the matcher, not by a list of spellings. So
+the filter also runs the watch lists' matcher over every line and masks each
+hit's span: whatever the matcher would alert on, the log does not show.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import replace
 
 from worker.config import Config, load_config
 from worker.core.errors import ConfigError
+from worker.core.types import FIELD_NAMES, Document
+from worker.matching import Matcher, compile_matcher
 from worker.settings import Settings
 
 MASK = "[redacted]"
@@ -35,21 +44,50 @@ def sensitive_strings(config: Config) -> set[str]:
     return {s for s in found if len(s) >= 3}
 
 
-class RedactionFilter(logging.Filter):
-    """Replaces every configured sensitive string (case-insensitively) in a record."""
+def redaction_matcher(config: Config) -> Matcher:
+    """The watch lists' matcher, with every list applying to any line: no feed or
+    language scope, no required or excluded terms, every field."""
+    specs = [
+        replace(spec, feeds=(), languages=(), require=(), exclude=(), fields=FIELD_NAMES)
+        for spec in config.watchlist_specs()
+    ]
+    return compile_matcher(specs)
 
-    def __init__(self, strings: Iterable[str]) -> None:
+
+class RedactionFilter(logging.Filter):
+    """Replaces every configured sensitive string (case-insensitively), and every span the
+    matcher finds, in a record."""
+
+    def __init__(self, strings: Iterable[str], matcher: Matcher | None = None) -> None:
         super().__init__()
+        self._matcher = matcher
         ordered = sorted({s for s in strings if s}, key=len, reverse=True)
         self._pattern = (
             re.compile("|".join(re.escape(s) for s in ordered), re.IGNORECASE) if ordered else None
         )
 
     def scrub(self, text: str) -> str:
+        text = self._mask_hits(text)
         return self._pattern.sub(MASK, text) if self._pattern is not None else text
 
+    def _mask_hits(self, text: str) -> str:
+        if self._matcher is None or not text:
+            return text
+        text = unicodedata.normalize("NFC", text)  # the matcher's offsets are into NFC text
+        merged: list[list[int]] = []
+        for start, end in sorted(
+            (h.start, h.end) for h in self._matcher.match(Document({"title": text}))
+        ):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        for start, end in reversed(merged):
+            text = text[:start] + MASK + text[end:]
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._pattern is None:
+        if self._pattern is None and self._matcher is None:
             return True
         record.msg = self.scrub(record.getMessage())
         record.args = None
@@ -68,7 +106,7 @@ def install(settings: Settings) -> None:
         config = load_config(settings.config_path, settings.environ).config
     except (ConfigError, OSError):
         return
-    redactor = RedactionFilter(sensitive_strings(config))
+    redactor = RedactionFilter(sensitive_strings(config), redaction_matcher(config))
     for handler in logging.getLogger().handlers:
         for old in [f for f in handler.filters if isinstance(f, RedactionFilter)]:
             handler.removeFilter(old)
