@@ -10,7 +10,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 
+from tests.api.conftest import Stack, wait_for
 from tests.conftest import feed_xml
+from worker.db.models import Delivery
 from worker.embedded import EmbeddedService
 from worker.runtime import Runtime
 from worker.security.crypto import new_key
@@ -69,3 +71,15 @@ def test_webhook_destinations_are_keyed(
     assert key.startswith("webhook:")
     for leak in ("localhost", "127.0.0.1", str(httpserver.port), "http"):
         assert leak not in key
+
+
+def test_api_webhook_destinations_are_keyed(stack: Stack) -> None:
+    created = stack.api.post(
+        "/subscriptions", json={"webhook": stack.hook_url, "watchlists": ["kg"]}
+    )
+    assert created.status_code == 201
+    assert wait_for(lambda: stack.hook.requests)
+    with stack.worker.runtime.sessions() as session:
+        stored = session.scalars(sa.select(Delivery.destination)).all()
+    assert stored and all(d.startswith("webhook:") for d in stored)
+    assert not any("127.0.0.1" in d or "http" in d for d in stored)
