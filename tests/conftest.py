@@ -108,6 +108,8 @@ def _truncate(url: str) -> None:
     with engine.begin() as conn:
         tables = [t.name for t in Base.metadata.sorted_tables if sa.inspect(conn).has_table(t.name)]
         if tables:
+            # The audit log refuses TRUNCATE by trigger; the tests' owner may skip triggers.
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
             conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} CASCADE"))
     engine.dispose()
 

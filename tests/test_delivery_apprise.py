@@ -11,6 +11,7 @@ import pytest
 from tests.support.clock import Clock
 from tests.support.delivery import ITEMS, deliveries
 from tests.support.receiver import Receiver
+from worker.db.outbox import destination_key
 from worker.embedded import EmbeddedService
 
 pytest.importorskip("apprise")
@@ -34,9 +35,8 @@ def test_apprise_alerts_are_retried_then_sent(
     receiver.respond(500, b"down")
     service.run_once()
     (row,) = deliveries(service)
-    assert (
-        row.status == "retrying" and row.destination == f"apprise:json://127.0.0.1:{receiver.port}"
-    )
+    receiver_key = destination_key("apprise", f"json://127.0.0.1:{receiver.port}/t0ken")
+    assert row.status == "retrying" and row.destination == receiver_key
     assert row.last_error == (
         "DeliveryError: Apprise could not deliver the notification: "
         "Failed to send JSON POST notification: Internal server error., error=500."

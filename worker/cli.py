@@ -36,6 +36,7 @@ from worker.commands.subscribers import subscribers_command
 from worker.commands.try_alert import test_alert_command
 from worker.config import load_config
 from worker.core.errors import ConfigError, RightswatchError
+from worker.security.files import private_directory
 from worker.settings import Settings
 
 log = logging.getLogger("worker")
@@ -190,7 +191,7 @@ def beat(config_path: Path | None, celery_args: tuple[str, ...]) -> None:
         runtime.sync_config()
     finally:
         runtime.close()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.data_dir)
     schedule = settings.data_dir / "celerybeat-schedule"
     tasks.configure(settings)
     app.start(["beat", f"--loglevel={settings.log_level}", f"--schedule={schedule}", *celery_args])

@@ -27,7 +27,8 @@ _context: ContextVar[Mapping[str, str]] = ContextVar(
 )
 _task_tokens: dict[str, Token[Mapping[str, str]]] = {}
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_EMAIL = re.compile(r"([\w.%+'-])[\w.%+'-]*@((?:[\w-]+\.)+[\w-]{2,})")
+"""An address in any script: ``\\w`` is Unicode (``jörg@почта.рф``, ``用户@例子.广告``)."""
 _PATH_TOKEN = re.compile(r"(/(?:unsubscribe|confirm|manage)/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]+")
 _SECRET = re.compile(r"\b(whsec_)[A-Za-z0-9+/=]+")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)\S+")
@@ -126,8 +127,30 @@ class TextFormatter(logging.Formatter):
         return text + "".join(f" {key}={value}" for key, value in ids.items()) if ids else text
 
 
+QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "requests",
+    "apprise",
+    "kombu",
+    "amqp",
+    "celery.app.trace",
+    "celery.worker.strategy",
+    "celery.worker.request",
+    "celery.bootsteps",
+    "uvicorn.access",
+    "multipart",
+    "asyncio",
+)
+"""Libraries that log URLs (with the address the SSRF guard connected to, which no
+redaction list knows), hosts, task arguments and results, or request paths with
+tokens at INFO or DEBUG. They log at WARNING and above only, whatever the level."""
+
+
 def setup(level: str, fmt: str = "text", stream: TextIO | None = None) -> None:
-    """Send every log record (ours, Celery's, uvicorn's) through one redacting handler."""
+    """Send every log record (ours, Celery's, uvicorn's) through one redacting handler;
+    the :data:`QUIET_LOGGERS` pass only warnings and errors."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
@@ -136,3 +159,5 @@ def setup(level: str, fmt: str = "text", stream: TextIO | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

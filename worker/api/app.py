@@ -23,6 +23,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from starlette.datastructures import URL
+from starlette.responses import RedirectResponse
+from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from worker import __version__, logs, metrics
@@ -82,6 +85,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        redirect_slashes=False,
     )
     app.state.api = state
     for module in (routes_public, pages, desk, routes_operator, routes_ops, routes_websub):
@@ -98,7 +102,30 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(Guard, large_bodies={routes_websub.router.prefix: settings.max_feed_bytes})
+    app.router.default = _relative_slash_redirects(app.router)
     return app
+
+
+def _relative_slash_redirects(router: Router) -> ASGIApp:
+    """Starlette's trailing-slash redirect, with a relative Location.
+
+    Starlette builds an absolute URL from the request's ``Host`` header, so a
+    forged Host came back in the Location (a link to any site, in our name).
+    """
+    not_found = router.default
+
+    async def default(scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] == "http" and path not in ("", "/"):
+            other = {**scope, "path": path.rstrip("/") if path.endswith("/") else path + "/"}
+            if any(route.matches(other)[0] is not Match.NONE for route in router.routes):
+                url = URL(scope=other)
+                location = "/" + url.path.lstrip("/") + (f"?{url.query}" if url.query else "")
+                await RedirectResponse(location)(scope, receive, send)
+                return
+        await not_found(scope, receive, send)
+
+    return default
 
 
 # --- errors --------------------------------------------------------------------------------

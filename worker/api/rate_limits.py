@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -32,6 +33,29 @@ class RateLimiter(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def email_bucket(address: str) -> str:
+    """The mailbox an address reaches: sub-addressing (``victim+1@``) does not make a new
+    one, so it must not make a new counter either."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address.casefold()
+    return f"{local.split('+', 1)[0]}@{domain}".casefold()
+
+
+def client_bucket(host: str) -> str:
+    """An IPv6 client's /64 (one customer's network; a host picks any address in it at
+    will), an IPv4 client's address (IPv4-mapped IPv6 counts as IPv4)."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def _key(secret: str, limit: Limit, subject: str) -> str:

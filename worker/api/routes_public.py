@@ -29,7 +29,7 @@ from worker.api.deps import (
     ManagementToken,
     State,
 )
-from worker.api.rate_limits import Limit
+from worker.api.rate_limits import Limit, client_bucket, email_bucket
 from worker.api.schemas import (
     Accepted,
     ConfirmationRequest,
@@ -40,7 +40,7 @@ from worker.api.schemas import (
     WatchlistOut,
     WebhookCreated,
 )
-from worker.core.errors import DeliveryError
+from worker.core.errors import DeliveryError, UnsafeDestinationError
 from worker.db import subscribers
 from worker.db.models import Subscriber
 from worker.security.destinations import pick_address, system_resolver
@@ -63,7 +63,8 @@ SubscriptionId = Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PA
 
 
 def client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's rate-limit bucket: its IPv4 address or IPv6 /64."""
+    return client_bucket(request.client.host) if request.client else "unknown"
 
 
 def out(subscriber: Subscriber, watchlists: list[str]) -> SubscriptionOut:
@@ -139,7 +140,7 @@ def subscribe(
         state.limit(SUBSCRIBE_PER_DESTINATION, urlsplit(data.webhook).hostname or "")
         _check_destination(state, data.webhook)
     else:
-        state.limit(SUBSCRIBE_PER_DESTINATION, data.email or "")
+        state.limit(SUBSCRIBE_PER_DESTINATION, email_bucket(data.email or ""))
     state.sync_config()
     with state.transaction() as session:
         created = service.create(session, data, key, state.now())
@@ -150,7 +151,11 @@ def subscribe(
 
 
 def _check_destination(state: State, url: str) -> None:
-    """Refuse webhooks to internal addresses now, not only when the first alert goes."""
+    """Refuse webhooks to internal addresses now, not only when the first alert goes.
+
+    The answer says only that the destination is refused: what a name resolves to
+    inside the network, or the resolver's error, would map the network for anyone.
+    """
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
@@ -160,8 +165,14 @@ def _check_destination(state: State, url: str) -> None:
             allow_private=state.settings.webhook_allow_private,
             resolve=system_resolver,
         )
+    except UnsafeDestinationError as e:
+        raise service.InvalidField(
+            "body.webhook",
+            "this webhook destination is not allowed (private or internal addresses are "
+            "refused unless RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE=true)",
+        ) from e
     except DeliveryError as e:
-        raise service.InvalidField("body.webhook", str(e)) from e
+        raise service.InvalidField("body.webhook", "the webhook host cannot be resolved") from e
 
 
 @router.post(
@@ -170,19 +181,16 @@ def _check_destination(state: State, url: str) -> None:
     status_code=202,
     responses={429: RATE_LIMITED, 503: OFF},
 )
-def resend_confirmation(
-    data: ConfirmationRequest, request: Request, state: State, after: BackgroundTasks
-) -> Accepted:
+def resend_confirmation(data: ConfirmationRequest, request: Request, state: State) -> Accepted:
     """Send the confirmation link again to an address with a subscription not yet confirmed.
 
-    The answer is the same whether or not there is one.
+    The answer is the same whether or not there is one, and is given before the
+    look-up (which runs in the background), so it takes the same time too.
     """
     state.subscriptions_key(links=True)
     state.limit(RESEND_PER_CLIENT, client(request))
-    state.limit(RESEND_PER_EMAIL, data.email)
-    with state.transaction() as session:
-        delivery_ids = service.resend_confirmations(session, data.email, state.now())
-    after.add_task(state.send_soon, delivery_ids)
+    state.limit(RESEND_PER_EMAIL, email_bucket(data.email))
+    state.resend_later(data.email)
     return ACCEPTED
 
 

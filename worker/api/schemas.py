@@ -37,10 +37,19 @@ class _Request(BaseModel):
 
 
 def _valid_email(value: str) -> str:
+    """A deliverable address: one with non-ASCII characters before the @ needs SMTPUTF8
+    at every hop, which most mail servers lack, so it is refused now rather than
+    accepted and then never delivered. Non-ASCII domains are fine (sent as IDNA)."""
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as e:
         raise ValueError(f"not a valid e-mail address: {e}") from e
+    if not checked.local_part.isascii():
+        raise ValueError(
+            "e-mail addresses with non-ASCII characters before the @ are not supported "
+            "(most mail servers cannot deliver to them); use an ASCII address"
+        )
+    return str(checked.normalized)
 
 
 def _webhook_url(value: str) -> str:

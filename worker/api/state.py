@@ -108,6 +108,23 @@ class ApiState:
         for delivery_id in delivery_ids:
             self.sender.submit(self._send, delivery_id, dict(logs.context()))
 
+    def resend_later(self, email: str) -> None:
+        """Look up the address's pending subscriptions and resend their confirmations, in
+        the background: the answer goes out first, so how long it takes cannot tell
+        whether the address has a pending subscription."""
+        self.sender.submit(self._resend, email, self.now(), dict(logs.context()))
+
+    def _resend(self, email: str, now: datetime, context: dict[str, str]) -> None:
+        with logs.bind(**context):
+            try:
+                with self.transaction() as session:
+                    delivery_ids = service.resend_confirmations(session, email, now)
+            except Exception:
+                log.exception("could not look up pending subscriptions to resend confirmations")
+                return
+            for delivery_id in delivery_ids:
+                self._send(delivery_id, context)
+
     def _send(self, delivery_id: str, context: dict[str, str]) -> None:
         with logs.bind(**context):
             try:

@@ -2,8 +2,9 @@
 
 Entries name ids (a subscriber id, a key id), never an address or a person,
 so the log itself betrays no one. The database refuses UPDATE and DELETE on
-the table (triggers in the migration); only an owner of the database who drops
-the triggers can rewrite it, and that is outside what rightswatch can prevent.
+the table, and TRUNCATE on PostgreSQL (triggers in the migrations); only an
+owner of the database who drops the triggers can rewrite it, and that is
+outside what rightswatch can prevent.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from worker.db.models import (
     Watchlist,
 )
 from worker.db.sql import insert_new, on_postgresql
+from worker.security.crypto import blind_index
 
 OutboxTable = type[Delivery] | type[OperatorAlert]
 """The two outbox tables; both have the state columns the one state machine needs."""
@@ -120,7 +121,12 @@ def match_for_delivery(
 
 
 def destination_key(channel: str, address: str) -> str:
-    """Which receiver a delivery goes to, for the per-destination concurrency limit."""
+    """Which receiver a delivery goes to, for the per-destination concurrency limit.
+
+    For webhooks and Apprise, a keyed hash (the blind index) of scheme, host and
+    port: equal receivers still compare equal, but the stored value does not name
+    the receiver's host.
+    """
     if channel in ("webhook", "apprise"):
         parts = urlsplit(address)
         try:
@@ -128,7 +134,8 @@ def destination_key(channel: str, address: str) -> str:
         except ValueError:
             port = None
         host = (parts.hostname or "").lower()
-        return f"{channel}:{parts.scheme}://{host}" + (f":{port}" if port else "")
+        receiver = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+        return f"{channel}:{blind_index(receiver)}"
     return channel
 
 

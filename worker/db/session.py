@@ -21,6 +21,7 @@ from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.core.errors import RightswatchError
+from worker.security.files import create_private_file, private_directory
 
 log = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
@@ -30,8 +31,9 @@ def make_engine(database_url: str) -> Engine:
     """An engine that survives database restarts and SQLite contention."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            private_directory(Path(url.database).parent)
+            create_private_file(Path(url.database))
         engine = create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -5,11 +5,18 @@ The only module that asks feed servers for anything. It follows redirects itself
 before each request so many feeds on one small site do not hammer it, and turns
 every failure into a :class:`~worker.core.errors.FetchError` with a message an
 operator understands. The wire format lives in :mod:`worker.ingest.http`.
+
+A redirect from a feed on a public address to a loopback, private, link-local
+or metadata address is refused (SSRF): a hostile feed could otherwise make the
+service GET internal admin pages, or move the feed there with a 301. Without a
+proxy the target is resolved here; through a proxy, only a target given as an
+address can be checked (the proxy resolves names).
 """
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import logging
 import ssl
 import time
@@ -30,6 +37,7 @@ from worker.ingest.http import (
     send,
     status_error,
 )
+from worker.security.destinations import Resolver, redirect_refused, system_resolver
 from worker.security.proxy import Proxy
 from worker.settings import Settings
 
@@ -60,12 +68,17 @@ class FetchLimits:
     """The feed id: a SOCKS proxy without a user of its own gets one derived from it."""
     user_agent: str | None = None
     """Instead of the process-wide User-Agent."""
+    require_proxy: bool = False
+    """``fetch.require_proxy``: a request without a proxy is refused, not sent directly."""
 
 
 class Fetcher:
     """Fetches feed bodies; one instance per process keeps a connection pool."""
 
-    def __init__(self, settings: Settings, gate: HostGate | None = None) -> None:
+    def __init__(
+        self, settings: Settings, gate: HostGate | None = None, resolve: Resolver = system_resolver
+    ) -> None:
+        self._resolve = resolve
         self._read_timeout = settings.fetch_timeout
         self._total_timeout = settings.fetch_timeout * 2
         self._max_bytes = settings.max_feed_bytes
@@ -101,6 +114,11 @@ class Fetcher:
         if urlsplit(url).scheme == "file":
             return FetchResult(url=url, status=200, body=self._read_file(url))
         limits = limits or FetchLimits()
+        if limits.require_proxy and not limits.proxy:
+            raise FetchError(
+                "fetch.require_proxy is on and no proxy is configured for this URL "
+                "(set fetch.proxy, or use the configured feed's exact URL)"
+            )
         headers = dict(self._headers)
         if limits.user_agent:
             headers["User-Agent"] = limits.user_agent
@@ -133,7 +151,19 @@ class Fetcher:
                 )
             if len(chain) > limits.max_redirects:
                 raise FetchError(f"more than {limits.max_redirects} redirects (last to {target})")
+            self._check_redirect(url, target, proxy)
             chain.append(target)
+
+    def _check_redirect(self, origin: str, target: str, proxy: Proxy | None) -> None:
+        origin_host = urlsplit(origin).hostname or ""
+        target_host = urlsplit(target).hostname or ""
+        if proxy is not None and not _is_address(target_host):
+            return  # the proxy resolves the name; we cannot know where it points
+        if redirect_refused(origin_host, target_host, self._resolve):
+            raise FetchError(
+                "refused a redirect from a public address to an internal one "
+                f"({target_host}); configure the feed with its real URL if this is meant"
+            )
 
     def _get(
         self,
@@ -285,3 +315,11 @@ class Fetcher:
             raise FetchError(f"file not found: {path}") from e
         except OSError as e:
             raise FetchError(f"cannot read {path}: {e.strerror}") from e
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

@@ -44,6 +44,7 @@ class PollPolicy:
                 proxy=config.proxy(feed) if feed else config.fetch.proxy,
                 circuit=feed_id,
                 user_agent=config.user_agent(feed) if feed else config.fetch.user_agent,
+                require_proxy=config.fetch.require_proxy,
             ),
             story_window=defaults.story_window,
             story_hold=defaults.story_hold,

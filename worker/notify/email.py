@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
+from email.policy import default as default_policy
 from email.utils import format_datetime, parseaddr
 from urllib.parse import quote
 
 import dkim
+from email_validator import EmailNotValidError, validate_email
 
 from worker.core.clock import utcnow
 from worker.core.errors import DeliveryError
@@ -41,6 +43,40 @@ _DKIM_HEADERS = (
 )
 
 
+class _VerbatimHeader(UnstructuredHeader, BaseHeader):
+    """An ASCII header written as given, never folded into RFC 2047 encoded words.
+
+    The e-mail policy encodes a token longer than a line (a long URL), which
+    mail clients then no longer read as a List-Unsubscribe URL (RFC 2369/8058).
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        value = str(self)
+        if not value.isascii() or len(value) > 900:
+            return super().fold(policy=policy)
+        return f"{self.name}: {value}{policy.linesep}"
+
+
+_registry = HeaderRegistry()
+_registry.map_to_type("list-unsubscribe", _VerbatimHeader)
+POLICY = default_policy.clone(header_factory=_registry)
+"""The default policy, with List-Unsubscribe sent verbatim."""
+
+
+def smtp_address(address: str) -> str:
+    """The address as SMTP carries it: a non-ASCII domain in its IDNA (``xn--``) form.
+
+    A non-ASCII local part stays (it needs a server offering SMTPUTF8).
+    """
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    try:
+        return f"{local}@{validate_email(address, check_deliverability=False).ascii_domain}"
+    except EmailNotValidError:
+        return address
+
+
 def unsubscribe_url(public_url: str | None, recipient: Recipient) -> str | None:
     if not public_url or not recipient.unsubscribe_token:
         return None
@@ -58,10 +94,12 @@ def build_message(
     message: Message, recipient: Recipient, sender: str, public_url: str | None = None
 ) -> EmailMessage:
     """The MIME message for one outbox message of any kind."""
-    mail = EmailMessage()
+    mail = EmailMessage(policy=POLICY)
     mail["Subject"] = render.subject(message)
     mail["From"] = sender
-    mail["To"] = Address(addr_spec=recipient.address)
+    to = smtp_address(recipient.address)
+    # Address() refuses a non-ASCII local part; the policy still refuses CR/LF in the text.
+    mail["To"] = to if not to.isascii() else Address(addr_spec=to)
     mail["Date"] = format_datetime(utcnow())
     sender_address = parseaddr(sender)[1] or "rightswatch@localhost"
     domain = sender_address.rsplit("@", 1)[-1] or "rightswatch.local"
@@ -137,7 +175,14 @@ class EmailNotifier:
                 else:
                     sender = parseaddr(str(mail["From"]))[1]
                     recipients = [parseaddr(str(mail["To"]))[1]]
-                    client.sendmail(sender, recipients, dkim_signed(mail, self._dkim))
+                    options = _utf8_options(client, [sender, *recipients])
+                    client.sendmail(sender, recipients, dkim_signed(mail, self._dkim), options)
+        except smtplib.SMTPNotSupportedError as e:
+            raise DeliveryError(
+                "the address has non-ASCII characters before the @ and the SMTP server "
+                "does not offer SMTPUTF8, so it cannot be delivered",
+                retryable=False,
+            ) from e
         except smtplib.SMTPRecipientsRefused as e:
             replies = list(e.recipients.values())
             reply = "; ".join(f"{c} {m.decode(errors='replace')}" for c, m in replies)
@@ -195,3 +240,14 @@ class EmailNotifier:
         if smtp.username and smtp.password:
             client.login(smtp.username, smtp.password)
         return client
+
+
+def _utf8_options(client: smtplib.SMTP, addresses: list[str]) -> list[str]:
+    """``SMTPUTF8`` for non-ASCII addresses (as ``send_message`` does), if the server offers it."""
+    if all(address.isascii() for address in addresses):
+        return []
+    client.ehlo_or_helo_if_needed()
+    if not client.has_extn("smtputf8"):
+        raise smtplib.SMTPNotSupportedError("the server does not offer SMTPUTF8")
+    client.command_encoding = "utf-8"
+    return ["SMTPUTF8", "BODY=8BITMIME"]

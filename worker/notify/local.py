@@ -12,6 +12,7 @@ from worker.core.types import Message
 from worker.notify import render
 from worker.notify.base import Recipient
 from worker.notify.email import build_message
+from worker.security.files import private_directory, write_private
 
 
 class ConsoleNotifier:
@@ -30,7 +31,7 @@ class ConsoleNotifier:
 
 
 class OutboxNotifier:
-    """Writes each alert as an .eml file (the e-mail that would have been sent)."""
+    """Writes each alert as an .eml file (the e-mail that would have been sent), 0600."""
 
     def __init__(self, sender: str) -> None:
         self._sender = sender
@@ -41,10 +42,10 @@ class OutboxNotifier:
             message, Recipient(recipient.subscriber_id, "email", "outbox@localhost"), self._sender
         )
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_directory(folder)
             target = folder / f"{message.delivery_id}.eml"
             partial = target.with_suffix(".eml.part")
-            partial.write_bytes(bytes(mail))
+            write_private(partial, bytes(mail))
             os.replace(partial, target)
         except OSError as e:
             raise DeliveryError(f"cannot write to outbox folder: {e.strerror}") from e

@@ -210,7 +210,7 @@ def _match_data(alert: Alert) -> dict[str, Any]:
         "watchlist": {"id": alert.watchlist_id, "title": alert.watchlist_title},
         "entry": {
             "title": alert.entry_title,
-            "link": alert.entry_link,
+            "link": safe_link(alert.entry_link),
             "published": _iso(alert.entry_published),
             "feed": {"id": alert.feed_id, "title": alert.feed_title},
         },
@@ -225,7 +225,10 @@ def _match_data(alert: Alert) -> dict[str, Any]:
 
 
 def payload(message: Message, timestamp: datetime) -> dict[str, Any]:
-    """The webhook body (Standard Webhooks envelope: type, timestamp, data), schema version 1."""
+    """The webhook body (Standard Webhooks envelope: type, timestamp, data), schema version 1.
+
+    Links are http(s) only, as in e-mail: a receiver may render them as clickable.
+    """
     return {
         "type": _payload_type(message),
         "version": PAYLOAD_VERSION,

@@ -46,6 +46,20 @@ def signature_header(secrets: str, message_id: str, timestamp: datetime, body: s
     return " ".join(signatures)
 
 
+def answers_challenge(reply: str, challenge: str) -> bool:
+    """Whether the reply is a JSON object whose top-level ``challenge`` is the challenge.
+
+    The request carries it only as ``data.challenge``, so an endpoint that
+    echoes whatever it is sent (a request bin, a logging proxy) does not pass:
+    the receiver must have read the ping and built the answer.
+    """
+    try:
+        answer = json.loads(reply)
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and answer.get("challenge") == challenge
+
+
 class WebhookNotifier:
     def __init__(self, settings: Settings, resolve: Resolver = system_resolver) -> None:
         self._client = httpx.Client(
@@ -84,10 +98,12 @@ class WebhookNotifier:
                 # from the 201 response: retried with backoff until the subscription expires.
                 raise DeliveryError(str(e), retry_after=e.retry_after, status=e.status) from e
             raise
-        if isinstance(message, VerificationPing) and message.challenge not in reply:
+        if isinstance(message, VerificationPing) and not answers_challenge(
+            reply, message.challenge
+        ):
             raise DeliveryError(
                 "the webhook answered the verification ping without its challenge "
-                "(reply with the data.challenge value)"
+                '(reply with a JSON object {"challenge": "<data.challenge>"})'
             )
 
     def _post(

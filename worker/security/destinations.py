@@ -37,8 +37,36 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+"""NAT64 prefixes (RFC 6052 well-known, RFC 8215 local-use): the last 32 bits are IPv4."""
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: IPv4-mapped and -compatible, 6to4
+    (2002::/16), Teredo (2001::/32: server and client) and NAT64. A relay or
+    translator on the path may deliver to them, so they are checked as well."""
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in network for network in _NAT64) or int(address) >> 32 == 0:
+        found.append(low)  # NAT64, or IPv4-compatible ::a.b.c.d (deprecated)
+    return found
+
+
 def refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Loopback, private, link-local, multicast, reserved or cloud metadata."""
+    """Loopback, private, link-local, multicast, reserved or cloud metadata, or an IPv6
+    address embedding such an IPv4 address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = embedded_ipv4(address)
+        if any(refused_address(ipv4) for ipv4 in inner):
+            return True
+        if any(address in network for network in _NAT64):
+            return False  # a DNS64 network's name for a public IPv4 address
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     return (
@@ -103,3 +131,26 @@ class PinnedTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+def internal_host(host: str, resolve: Resolver = system_resolver) -> bool | None:
+    """Whether ``host`` (a name or an address) has an internal address; None if it does
+    not resolve (the connection will fail on its own)."""
+    try:
+        addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolve(host, 80)]
+    except (OSError, UnicodeError, ValueError):
+        return None
+    return any(refused_address(address) for address in addresses) if addresses else None
+
+
+def redirect_refused(
+    origin_host: str, target_host: str, resolve: Resolver = system_resolver
+) -> bool:
+    """A redirect from a public host to an internal address (a feed must not turn us into
+    a client of the local network). A feed configured with an internal URL on purpose
+    (a local RSS-Bridge) may still redirect within the network."""
+    if target_host.strip("[]").lower() == origin_host.strip("[]").lower():
+        return False
+    if internal_host(origin_host, resolve) is not False:
+        return False
+    return internal_host(target_host, resolve) is True

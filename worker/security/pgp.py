@@ -3,7 +3,10 @@
 An alert names a defender; a mailbox can be seized or read by the provider.
 With a subscriber's public key the whole alert (text, HTML, and the real
 subject as a protected header) travels inside the encrypted part; the outer
-message carries only a neutral subject and the routing headers.
+message carries only a neutral subject and the routing headers. List-Id (which
+names the watch list) and List-Unsubscribe (which holds the subscriber's token)
+are protected headers too: a mail provider sees neither, at the price of no
+one-click unsubscribe button (the link is in the encrypted text).
 """
 
 from __future__ import annotations
@@ -20,14 +23,12 @@ with warnings.catch_warnings():
 from worker.core.errors import DeliveryError
 
 OUTER_SUBJECT = "[rightswatch] encrypted alert"
+_PROTECTED = ("Subject", "From", "To", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post")
 _ROUTING = (
     "From",
     "To",
     "Date",
     "Message-ID",
-    "List-Id",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
     "X-Rightswatch-Delivery",
     "Auto-Submitted",
 )
@@ -68,7 +69,7 @@ def check_public_key(armoured: str) -> str:
 def encrypt_mail(mail: EmailMessage, armoured: str) -> EmailMessage:
     """The PGP/MIME message carrying ``mail`` (its body and its subject) encrypted."""
     inner = EmailMessage()
-    for name in ("Subject", "From", "To"):
+    for name in _PROTECTED:
         if mail[name] is not None:
             inner[name] = mail[name]
     payload = mail.get_payload()

@@ -1,0 +1,48 @@
+"""Webhook verification needs an answer the receiver built (issue 15, item 18): an
+endpoint that echoes the request body (which holds the challenge as ``data.challenge``)
+is not verified; one answering ``{"challenge": …}`` is."""
+
+from __future__ import annotations
+
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
+from werkzeug import Request, Response
+
+from tests.support.api import Stack
+from tests.support.waits import wait_for
+from worker.db.models import Delivery
+
+
+def echo(request: Request) -> Response:
+    return Response(request.get_data(), content_type="application/json")
+
+
+def test_an_echoing_endpoint_is_not_verified(stack: Stack, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/echo", method="POST").respond_with_handler(echo)
+    created = stack.api.post(
+        "/subscriptions", json={"webhook": httpserver.url_for("/echo"), "watchlists": ["kg"]}
+    ).json()
+    auth = {"Authorization": f"Bearer {created['management_token']}"}
+    with stack.worker.runtime.sessions() as session:
+        error = wait_for(
+            lambda: session.scalars(
+                select(Delivery.last_error).where(Delivery.kind == "verify")
+            ).first()
+        )
+    assert error is not None and "without its challenge" in error
+    assert any(r.path == "/echo" for r, _ in httpserver.log)
+    status = stack.api.get(f"/subscriptions/{created['id']}", headers=auth).json()["status"]
+    assert status == "pending"
+
+
+def test_a_constructed_answer_verifies(stack: Stack) -> None:
+    created = stack.api.post(
+        "/subscriptions", json={"webhook": stack.hook_url, "watchlists": ["kg"]}
+    ).json()
+    auth = {"Authorization": f"Bearer {created['management_token']}"}
+    assert wait_for(
+        lambda: (
+            stack.api.get(f"/subscriptions/{created['id']}", headers=auth).json()["status"]
+            == "active"
+        )
+    )
