@@ -26,7 +26,7 @@ from worker.core.errors import ConfigError, ConfigProblem
 from worker.core.types import FIELD_NAMES, Document, Hit, MatchKind, WatchlistSpec
 
 from .endings import given_name_core
-from .folding import FoldedText, fold_words
+from .folding import FoldedText
 from .given_names import GIVEN_NAMES
 from .names import CompiledPerson, NameForm, compile_person, spelling_keys
 from .people import (
@@ -38,34 +38,10 @@ from .people import (
     surname_mention,
     without_overlaps,
 )
+from .terms import Term, TermWord, parse_term
 
 _FIELD_ORDER: Final[dict[str, int]] = {name: index for index, name in enumerate(FIELD_NAMES)}
-_MIN_PREFIX_LENGTH: Final = 3
 _ACTIVE_CACHE_SIZE: Final = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """A folded keyword-like term: whole words, the last one optionally a prefix (пытк*)."""
-
-    keys: tuple[str, ...]
-    prefix: bool
-
-    @property
-    def pattern(self) -> str:
-        return " " + " ".join(self.keys) + ("" if self.prefix else " ")
-
-
-def parse_term(text: str) -> Term:
-    """Fold a configured term; a trailing * makes its last word a prefix."""
-    body = text.strip()
-    prefix = body.endswith("*")
-    keys = fold_words(body.rstrip("*"))
-    if not keys:
-        raise ValueError(f"term {text!r} has no words to match")
-    if prefix and len(keys[-1]) < _MIN_PREFIX_LENGTH:
-        raise ValueError(f"term {text!r}: a prefix needs at least {_MIN_PREFIX_LENGTH} letters")
-    return Term(keys=keys, prefix=prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +202,12 @@ class Matcher:
         self._scan_payloads = tuple(
             (
                 tuple(
-                    (payload, len(terms[payload].keys) - 1)
+                    (
+                        payload,
+                        terms[payload].head - 1,
+                        terms[payload].open_head,
+                        terms[payload].tail,
+                    )
                     for payload in found
                     if isinstance(payload, int)
                 ),
@@ -234,8 +215,10 @@ class Matcher:
             )
             for found in payloads
         )
-        """Per pattern: its terms as (term id, words after the first), and its surname
-        groups (terms and surnames are collected apart, so their order is kept)."""
+        """Per pattern: its terms as (term id, words in the pattern after the first, the
+        pattern's last word if the rest of its token is to be checked, the words after
+        the pattern), and its surname groups (terms and surnames are collected apart,
+        so their order is kept)."""
 
     @property
     def pattern_count(self) -> int:
@@ -309,7 +292,17 @@ class Matcher:
             token += key_text.count(b" ", position, start)
             position = start
             terms, groups = self._scan_payloads[pattern]
-            for term, more in terms:
+            rest: str | None = None
+            for term, more, open_head, tail in terms:
+                if open_head is not None:
+                    if rest is None:
+                        rest = key_text[end : key_text.index(b" ", end)].decode()
+                    if not open_head.accepts_rest(rest):
+                        continue
+                if tail:
+                    if not _tail_follows(key_text, end, tail):
+                        continue
+                    more += len(tail)
                 if not more or all(
                     text.gap(gap) in NAME_GAPS for gap in range(token, token + more)
                 ):
@@ -319,7 +312,8 @@ class Matcher:
                     else:
                         spans.append((token, token + more))
             if groups:
-                rest = key_text[end : key_text.index(b" ", end)].decode()
+                if rest is None:
+                    rest = key_text[end : key_text.index(b" ", end)].decode()
                 for group in groups:
                     if rest in group.endings:
                         scan.surnames.append((group, token))
@@ -461,6 +455,17 @@ class Matcher:
         ]
 
 
+def _tail_follows(key_text: bytes, end: int, tail: tuple[TermWord, ...]) -> bool:
+    """Whether the tokens after the one that holds key_text[end - 1] are the words of `tail`."""
+    position = key_text.index(b" ", end)
+    for word in tail:
+        following = key_text.find(b" ", position + 1)
+        if following < 0 or not word.accepts(key_text[position + 1 : following].decode()):
+            return False
+        position = following
+    return True
+
+
 def _excluded(person: CompiledPerson, mention: Mention) -> bool:
     return bool(person.exclusions) and any(
         exclusion.covers(mention.field, mention.anchor) is not None
@@ -561,12 +566,13 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
         return term_ids[term]
 
     def add_form(form: NameForm) -> None:
-        for stem, stem_class in form.surname[-1].stems:
+        last = form.surname[-1]
+        for stem, stem_class in last.stems:
             group = groups.get((stem, stem_class.name))
             if group is None:
                 group = groups[stem, stem_class.name] = SurnameGroup(stem, stem_class)
                 patterns.setdefault(" " + stem, []).append(group)
-            group.add(form)
+            group.add(form, transcribed=stem in last.transcribed)
         given_cores.update(core for part in form.given for core in part.cores)
 
     lists: list[_CompiledList] = []

@@ -27,6 +27,7 @@ SCORES: Final = {
     "alias": 1.0,
     "keyword": 1.0,
     "translit": 0.95,
+    "transcribed": 0.85,
     "inflected": 0.9,
     "possessive": 0.9,
     "near": 0.9,
@@ -84,6 +85,7 @@ class SurnameGroup:
         "oblique",
         "standalone",
         "stem_length",
+        "transcribed",
     )
 
     def __init__(self, stem: str, stem_class: StemClass) -> None:
@@ -101,9 +103,13 @@ class SurnameGroup:
         """Given-name core of the word that would stand just before the surname."""
         self.after: _GivenIndex = {}
         """Given-name core of the word that would stand just after it (reversed order)."""
+        self.transcribed: set[NameForm] = set()
+        """Forms that have this stem only by a transcription reading of the surname."""
 
-    def add(self, form: NameForm) -> None:
+    def add(self, form: NameForm, *, transcribed: bool = False) -> None:
         self.forms.append(form)
+        if transcribed:
+            self.transcribed.add(form)
         if form.surname_alone:
             self.alone.append(form)
         if len(form.surname) > 1:
@@ -128,7 +134,14 @@ class SurnameGroup:
         here; the engine adds them once it knows who is identified in the entry.
         """
         found = [
-            Mention(form, field, anchor, anchor, anchor, plain_variant(form, field, [], anchor))
+            Mention(
+                form,
+                field,
+                anchor,
+                anchor,
+                anchor,
+                plain_variant(form, field, [], anchor, form in self.transcribed),
+            )
             for form in self.standalone
         ]
         for form in self.compound:
@@ -153,7 +166,13 @@ class SurnameGroup:
                         and not (inflected and _uninflected_man(given, field, start))
                     ):
                         named.add(form)
-                        variant = plain_variant(form, field, list(range(start, end + 1)), anchor)
+                        variant = plain_variant(
+                            form,
+                            field,
+                            list(range(start, end + 1)),
+                            anchor,
+                            form in self.transcribed,
+                        )
                         found.append(Mention(form, field, start, anchor, anchor, variant))
         following = anchor + 1
         if following < field.token_count and field.gap(anchor) in REVERSED_GAPS:
@@ -239,11 +258,19 @@ def _uninflected_man(given: Sequence[GivenPart], field: FoldedText, start: int) 
 
     Such names decline with the surname in Russian and Ukrainian (Олега Сенцова),
     so "Oleg Sentsova" is not a form of Oleg Sentsov. Any reading of the name
-    counts as its nominative (Oleh is also Oleg).
+    counts as its nominative (Oleh is also Oleg). The first part of a hyphenated
+    given name stays as it is (Касым-Жомарта Токаева).
     """
     return any(
-        key in part.keys and key[-1] not in "aeiou"
-        for key, part in zip(map(field.key, range(start, start + len(given))), given, strict=True)
+        key in part.keys
+        and key[-1] not in "aeiou"
+        and not (index + 1 < start + len(given) and field.gap(index) == Gap.HYPHEN)
+        for index, key, part in zip(
+            range(start, start + len(given)),
+            map(field.key, range(start, start + len(given))),
+            given,
+            strict=True,
+        )
     )
 
 
@@ -315,17 +342,25 @@ def compound_mention(form: NameForm, field: FoldedText, anchor: int) -> Mention 
     return None
 
 
-def plain_variant(form: NameForm, field: FoldedText, given: list[int], first: int) -> str:
-    """exact, alias, translit, inflected or possessive, for a name in normal order.
+def plain_variant(
+    form: NameForm, field: FoldedText, given: list[int], first: int, transcribed: bool = False
+) -> str:
+    """exact, alias, translit, transcribed, inflected or possessive, for a name in normal order.
 
     `given` are the tokens before the surname (a patronymic among them is
-    ignored); `first` is the first surname token.
+    ignored); `first` is the first surname token. `transcribed`: the surname
+    was found only by a transcription reading; so is a given name that only
+    such a reading accepts.
     """
     surname = range(first, first + len(form.surname))
     key = field.key
     if is_possessive(field.token(surname[-1])):
         return "possessive"
     name_tokens = [index for index in given if not is_patronymic(key(index))]
+    if transcribed or any(
+        part.transcribed(key(index)) for part, index in zip(form.given, name_tokens, strict=False)
+    ):
+        return "transcribed"
     if any(
         not part.is_nominative(key(index))
         for part, index in zip(form.surname, surname, strict=True)
