@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 from worker.core.types import PersonSpec
 
@@ -46,19 +45,17 @@ _ALTERNATE_RULES: Final = (
 )
 
 
-class Guess(Enum):
-    """Which guessed readings (see `readings`) a configured spelling gets."""
+Guess = int
+"""Which guessed readings (see `readings`) a configured spelling gets: one of the below."""
+GUESS_NONE: Final = 0
+"""The person has a Cyrillic spelling: only the sure readings."""
+GUESS_LATIN: Final = 1
+"""Latin spellings only: Bulgarian ъ and transcription readings too."""
+GUESS_STRIPPED: Final = 2
+"""Latin spellings that look scholarly without diacritics: every s, z, c, u read both ways."""
 
-    NONE = 0
-    """The person has a Cyrillic spelling: only the sure readings."""
-    LATIN = 1
-    """Latin spellings only: Bulgarian ъ and transcription readings too."""
-    STRIPPED = 2
-    """Latin spellings that look scholarly without diacritics: every s, z, c, u read both ways."""
 
-
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One way a configured word may be written in text, and the rule that says so."""
 
     spelling: str
@@ -68,7 +65,7 @@ class Reading:
 
 
 @lru_cache(maxsize=100_000)
-def readings(word: str, guess: Guess = Guess.NONE) -> tuple[Reading, ...]:
+def readings(word: str, guess: Guess = GUESS_NONE) -> tuple[Reading, ...]:
     """The readings of a configured word, the spelling as configured first; keys distinct."""
     found = {TOKEN_KEYS[word]: Reading(word, TOKEN_KEYS[word], "as configured")}
     spellings = {word: "as configured"}
@@ -79,13 +76,13 @@ def readings(word: str, guess: Guess = Guess.NONE) -> tuple[Reading, ...]:
                 spellings[changed] = rule if earlier == "as configured" else f"{earlier}; {rule}"
     for spelling, rule in spellings.items():
         found.setdefault(TOKEN_KEYS[spelling], Reading(spelling, TOKEN_KEYS[spelling], rule))
-    guessed: list[tuple[str, str, bool]] = [
-        (spelling, rule, False) for spelling, rule in cyrillic_readings(word)
-    ]
-    if guess is not Guess.NONE and is_latin(word):
+    guessed: list[tuple[str, str, bool]] = []
+    if not word.isascii():
+        guessed += [(spelling, rule, False) for spelling, rule in cyrillic_readings(word)]
+    if guess != GUESS_NONE and is_latin(word):
         guessed += [
             (spelling, rule, False)
-            for spelling, rule in latin_readings(word, stripped=guess is Guess.STRIPPED)
+            for spelling, rule in latin_readings(word, stripped=guess == GUESS_STRIPPED)
         ]
         guessed += [(spelling, rule, True) for spelling, rule in transcriptions_of(word)]
     for spelling, rule, transcribed in guessed:
@@ -108,9 +105,9 @@ def spelling_keys(word: str) -> tuple[str, ...]:
 
 def person_guess(spellings: tuple[str, ...]) -> Guess:
     """Guessed readings only for a person configured without any Cyrillic spelling."""
-    if any(has_cyrillic(spelling) for spelling in spellings):
-        return Guess.NONE
-    return Guess.STRIPPED if looks_stripped(spellings) else Guess.LATIN
+    if not all(map(str.isascii, spellings)) and any(map(has_cyrillic, spellings)):
+        return GUESS_NONE
+    return GUESS_STRIPPED if looks_stripped(spellings) else GUESS_LATIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +173,15 @@ class NameForm:
 @lru_cache(maxsize=100_000)
 def _surname_part(token: str, guess: Guess) -> SurnamePart:
     found = readings(token, guess)
-    stems = tuple(dict.fromkeys(split_stem(reading.key, token) for reading in found))
-    native = {split_stem(reading.key, token)[0] for reading in found if not reading.transcribed}
+    stems = [split_stem(reading.key, token) for reading in found]
+    if not any(reading.transcribed for reading in found):
+        return SurnamePart(stems=tuple(dict.fromkeys(stems)))
+    native = {
+        stem for (stem, _), reading in zip(stems, found, strict=True) if not reading.transcribed
+    }
     return SurnamePart(
-        stems=stems, transcribed=frozenset(stem for stem, _ in stems if stem not in native)
+        stems=tuple(dict.fromkeys(stems)),
+        transcribed=frozenset(stem for stem, _ in stems if stem not in native),
     )
 
 
@@ -230,7 +232,7 @@ def name_form(
     name: str,
     *,
     is_alias: bool,
-    guess: Guess = Guess.NONE,
+    guess: Guess = GUESS_NONE,
 ) -> NameForm | None:
     """The folded form of one configured spelling, or None if it has no words."""
     given_words, surname_words = split_name(name)

@@ -73,6 +73,8 @@ def has_cyrillic(text: str) -> bool:
 
 
 def is_latin(word: str) -> bool:
+    if word.isascii():
+        return not word.isdigit()
     return not has_cyrillic(word) and _LATIN_LETTER.search(word) is not None
 
 
@@ -153,7 +155,7 @@ def latin_readings(word: str, *, stripped: bool) -> list[tuple[str, str]]:
 def cyrillic_readings(word: str) -> list[tuple[str, str]]:
     """(spelling, rule): a configured Bulgarian ъ also read as u (BGN) and dropped."""
     lowered = word.lower()
-    if not HARD_SIGN_VOWEL.search(lowered):
+    if "ъ" not in lowered or not HARD_SIGN_VOWEL.search(lowered):
         return []
     return [
         (HARD_SIGN_VOWEL.sub("у", lowered), "ъ read as u (BGN/PCGN)"),

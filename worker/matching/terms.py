@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
 
-from .folding import TOKEN_KEYS, fold_words, tokens_of
+from .folding import TOKEN, TOKEN_KEYS
 
 MIN_PREFIX_LENGTH: Final = 3
 _MIN_INFLECTED_LENGTH: Final = 4
@@ -149,36 +149,37 @@ def _word(token: str) -> TermWord:
     return TermWord(stem, Mode.ENDINGS, frozenset(found[len(stem) :] for found in keys))
 
 
+_TOKEN: Final = re.compile(TOKEN)
+_STAR_INSIDE_WORD: Final = re.compile(r"\w\*(?=\w)")
+
+
 def parse_term(text: str) -> Term:
     """Fold a configured term; a word ending in * is a prefix, other words take endings.
 
     Raises ValueError for a term without words, a * inside a word, or a prefix
     shorter than three letters.
     """
+    inside = _STAR_INSIDE_WORD.search(text)
+    if inside is not None:
+        start = text.rfind(" ", 0, inside.start()) + 1
+        raise ValueError(
+            f"term {text!r}: * may only end a word (write {text[start : inside.end()]} for every"
+            " word that starts so)"
+        )
     words: list[TermWord] = []
-    for chunk in text.split():
-        prefix = chunk.endswith("*")
-        body = chunk.rstrip("*")
-        if "*" in body:
-            raise ValueError(
-                f"term {text!r}: * may only end a word (write {body.split('*')[0]}* for every"
-                " word that starts so)"
-            )
-        tokens = tokens_of(body)
-        if not fold_words(body):
-            if prefix and body:
-                raise ValueError(f"term {text!r}: {chunk!r} has no letters before the *")
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        key = TOKEN_KEYS[token]
+        if not key:
             continue
-        for position, token in enumerate(tokens):
-            if prefix and position == len(tokens) - 1:
-                key = TOKEN_KEYS[token]
-                if len(key) < MIN_PREFIX_LENGTH:
-                    raise ValueError(
-                        f"term {text!r}: a prefix needs at least {MIN_PREFIX_LENGTH} letters"
-                    )
-                words.append(TermWord(key, Mode.PREFIX))
-            elif TOKEN_KEYS[token]:
-                words.append(_word(token))
+        if text.startswith("*", match.end()):
+            if len(key) < MIN_PREFIX_LENGTH:
+                raise ValueError(
+                    f"term {text!r}: a prefix needs at least {MIN_PREFIX_LENGTH} letters"
+                )
+            words.append(TermWord(key, Mode.PREFIX))
+        else:
+            words.append(_word(token))
     if not words:
         raise ValueError(f"term {text!r} has no words to match")
     return Term(tuple(words))
