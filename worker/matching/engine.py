@@ -38,6 +38,7 @@ from .people import (
     surname_mention,
     without_overlaps,
 )
+from .readings import has_cyrillic
 from .terms import Term, TermWord, parse_term
 
 _FIELD_ORDER: Final[dict[str, int]] = {name: index for index, name in enumerate(FIELD_NAMES)}
@@ -314,6 +315,8 @@ class Matcher:
             if groups:
                 if rest is None:
                     rest = key_text[end : key_text.index(b" ", end)].decode()
+                if rest.endswith("s") and has_cyrillic(text.token(token)):
+                    continue  # -'s is an English possessive; Хаммондс is another name
                 for group in groups:
                     if rest in group.endings:
                         scan.surnames.append((group, token))

@@ -64,18 +64,30 @@ class Reading(NamedTuple):
     transcribed: bool = False
 
 
+def alternate_rules(word: str) -> list[str]:
+    """The sure-reading rules that apply to a configured word (for `--explain`)."""
+    return [
+        rule
+        for (pattern, _), rule in zip(_SPELLING_ALTERNATES, _ALTERNATE_RULES, strict=True)
+        if pattern.search(word)
+    ]
+
+
 @lru_cache(maxsize=100_000)
 def readings(word: str, guess: Guess = GUESS_NONE) -> tuple[Reading, ...]:
     """The readings of a configured word, the spelling as configured first; keys distinct."""
-    found = {TOKEN_KEYS[word]: Reading(word, TOKEN_KEYS[word], "as configured")}
-    spellings = {word: "as configured"}
-    for (pattern, replacement), rule in zip(_SPELLING_ALTERNATES, _ALTERNATE_RULES, strict=True):
-        for spelling, earlier in list(spellings.items()):
-            changed = pattern.sub(replacement, spelling)
-            if changed not in spellings:
-                spellings[changed] = rule if earlier == "as configured" else f"{earlier}; {rule}"
-    for spelling, rule in spellings.items():
-        found.setdefault(TOKEN_KEYS[spelling], Reading(spelling, TOKEN_KEYS[spelling], rule))
+    keys = TOKEN_KEYS
+    primary = keys[word]
+    found = {primary: Reading(word, primary, "as configured")}
+    spellings = {word}
+    for pattern, replacement in _SPELLING_ALTERNATES:
+        spellings |= {pattern.sub(replacement, spelling) for spelling in spellings}
+    if len(spellings) > 1:
+        rule = "; ".join(alternate_rules(word))
+        for spelling in spellings:
+            key = keys[spelling]
+            if key not in found:
+                found[key] = Reading(spelling, key, rule)
     guessed: list[tuple[str, str, bool]] = []
     if not word.isascii():
         guessed += [(spelling, rule, False) for spelling, rule in cyrillic_readings(word)]
@@ -86,9 +98,9 @@ def readings(word: str, guess: Guess = GUESS_NONE) -> tuple[Reading, ...]:
         ]
         guessed += [(spelling, rule, True) for spelling, rule in transcriptions_of(word)]
     for spelling, rule, transcribed in guessed:
-        key = TOKEN_KEYS[spelling]
-        if key:
-            found.setdefault(key, Reading(spelling, key, rule, transcribed))
+        key = keys[spelling]
+        if key and key not in found:
+            found[key] = Reading(spelling, key, rule, transcribed)
     return tuple(found.values())
 
 

@@ -132,7 +132,11 @@ class SurnameGroup:
 
         The caller has checked `accepts`. Bare-surname mentions are not listed
         here; the engine adds them once it knows who is identified in the entry.
+        A surname joined by a hyphen to a word after it is part of a
+        double-barrelled name (Тереза Мэй-Ларсен), so nothing is found.
         """
+        if continues_with_hyphen(field, anchor):
+            return []
         found = [
             Mention(
                 form,
@@ -400,8 +404,15 @@ def names_someone_else(field: FoldedText, first: int, given_cores: Set[str]) -> 
     return gap in NAME_GAPS and is_given_name(field.key(before), given_cores)
 
 
+def continues_with_hyphen(field: FoldedText, anchor: int) -> bool:
+    """Whether the token at `anchor` is followed by a hyphen and another word."""
+    return anchor + 1 < field.token_count and field.gap(anchor) == Gap.HYPHEN
+
+
 def surname_mention(form: NameForm, field: FoldedText, anchor: int) -> Mention | None:
     """A bare-surname mention of `form` at `anchor`."""
+    if continues_with_hyphen(field, anchor):
+        return None
     first = compound_surname_start(form, field, anchor)
     if first is None:
         return None

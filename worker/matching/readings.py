@@ -54,11 +54,15 @@ _STRIPPED_EVIDENCE: Final = re.compile(r"c(?![hk])|dz(?!h)|(?<=[aeiouy])j$|[ʹʺ
 Cvetkov), dz for дж (Dzastin), final j for й (Sergej), the ISO 9 soft and hard signs.
 BGN/PCGN and English-style spellings never do, and there s, z and c are meant as written."""
 
-_FINAL_SYLLABLE_U: Final = re.compile(r"(?<=[^aeiouy])u(?=[^aeiouy]+$)")
-"""Dzhonsun, Aleksandur, Rudd: a last-syllable Bulgarian ъ (-ън, -ър, Ръд) as BGN writes it."""
+_BULGARIAN_U: Final[dict[str, tuple[str, ...]]] = {"u": ("u", "a")}
+"""A u after a consonant may be Bulgarian ъ as BGN/PCGN writes it (Dzhonsun = Джонсън,
+Purvanov = Първанов), which the Russian press writes ы (Пырванов)."""
 
 _DROPPED_HARD_SIGN: Final = re.compile(r"(?<=[^aeiouy])([nlr])$")
 """Dzonsn, Aleksandr: a vowel (ъ) may have been dropped before a final n, l or r."""
+
+_FINAL_HARD_SIGN: Final = re.compile(r"([^aeiouy])u([nlr])$")
+"""Aleksandur = Александър = Александр: the Russian form has no vowel there."""
 
 _NATIVE_MORPHOLOGY: Final = re.compile(
     r"(?:ov|ev|ova|eva|in|ina|sk[iy]y?|skaya|skaia|enko|[yi]?uk|ich|vich|ovna|evna|uly|kyzy|"
@@ -86,13 +90,16 @@ def looks_stripped(spellings: Iterable[str]) -> bool:
 def _choices(word: str, table: dict[str, tuple[str, ...]]) -> list[str]:
     """Every way of rewriting the letters of `word` that `table` lists.
 
-    Letters before h (sh, ch, zh) and a c before k are left alone.
+    Letters before h (sh, ch, zh), a c before k and a u after a vowel are left alone.
     """
+    if not any(letter in word for letter in table):
+        return []
     positions = [
         index
         for index, letter in enumerate(word)
         if letter in table
         and not word.startswith("h", index + 1)
+        and not (letter == "u" and (index == 0 or word[index - 1] in "aeiouy"))
         and not (letter == "c" and word.startswith("k", index + 1))
     ]
     if not positions:
@@ -143,12 +150,16 @@ def latin_readings(word: str, *, stripped: bool) -> list[tuple[str, str]]:
             for spelling in _choices(lowered, _STRIPPED_CHOICES)
         ]
     else:
-        bulgarian = _FINAL_SYLLABLE_U.sub("a", lowered)
-        if bulgarian != lowered:
-            found.append((bulgarian, "u read as Bulgarian ъ (BGN/PCGN)"))
+        found += [
+            (spelling, "u read as Bulgarian ъ (BGN/PCGN), in Russian ы")
+            for spelling in _choices(lowered, _BULGARIAN_U)
+        ]
     dropped = _DROPPED_HARD_SIGN.sub(r"a\1", lowered)
     if dropped != lowered:
         found.append((dropped, "dropped Bulgarian ъ before a final n, l or r"))
+    russian = _FINAL_HARD_SIGN.sub(r"\1\2", lowered)
+    if russian != lowered:
+        found.append((russian, "final Bulgarian -ър/-ън/-ъл as Russian -р/-н/-л"))
     return found
 
 
@@ -159,6 +170,7 @@ def cyrillic_readings(word: str) -> list[tuple[str, str]]:
         return []
     return [
         (HARD_SIGN_VOWEL.sub("у", lowered), "ъ read as u (BGN/PCGN)"),
+        (HARD_SIGN_VOWEL.sub("ы", lowered), "ъ read as ы (Russian press)"),
         (HARD_SIGN_VOWEL.sub("", lowered), "ъ dropped (ISO 9 ʺ without diacritics)"),
     ]
 
@@ -168,9 +180,11 @@ _C: Final = "bcdfgjklmnpqrstvwxz"
 
 _ENGLISH: Final = (
     (r"ichael", "aikl"),  # Michael = Майкл
+    (r"(?<=[aeiou])h(?=[^aeiouy])", ""),  # Johnson, John = Джонсон, Джон
     (r"^chr", "kr"),  # Christopher = Кристофер
     (r"ph", "f"),
     (r"ay$", "ei"),  # May = Мэй/Мей
+    (r"eir$", "ir"),  # Keir = Кир
     (r"ey$", "i"),  # Ashley = Эшли
     (rf"(?<=[{_V}])s(?=[{_V}])", "z"),  # Theresa = Тереза, Rose = Роуз
     (rf"^([{_C}]+)a(?=[{_C}][{_V}])", r"\1ei"),  # David, Davis = Дейвид, Дейвис
@@ -190,6 +204,8 @@ _ENGLISH: Final = (
 
 _BULGARIAN_FROM_ENGLISH: Final = (
     (r"ichael", "aikal"),  # Майкъл
+    (r"(?<=[aeiou])h(?=[^aeiouy])", ""),  # Джонсън
+    (r"eir$", "iar"),  # Keir = Киър
     (r"(?<=[^aeiou])er$", "ar"),  # Amber = Амбър
     (r"(?<=[^aeiou])el$", "al"),  # Mitchell = Мичъл
     (rf"(?<=[{_C}])o(?=[{_C}]+$)", "a"),  # Hammond, Johnson = Хамънд, Джонсън
@@ -200,6 +216,13 @@ _BULGARIAN_FROM_ENGLISH: Final = (
     (rf"(?<=[{_C}])e$", ""),
 )
 """English as Bulgarian transcribes it: ъ for the unstressed and short vowels."""
+
+_BGN_FROM_ENGLISH: Final = (
+    (r"(?<=[aeiou])h(?=[^aeiouy])", ""),
+    (rf"(?<=[{_C}])o(?=[{_C}]+$)", "u"),  # Johnson = Джонсън = Dzhonsun
+    (r"(?<=[^aeiou])er$", "ur"),  # Amber = Амбър = Ambur
+)
+"""The Bulgarian transcription as BGN/PCGN romanises it back (ъ = u)."""
 
 _FRENCH: Final = (
     (r"^gu(?=[eiy])", "g"),  # Guy = Ги
@@ -225,7 +248,7 @@ _GERMAN: Final = (
     (r"^s(?=[tp])", "sh"),  # Steinmeier = Штайнмайер
     (r"ei|ai", "ai"),
     (r"eu|äu", "oi"),  # Deutsch = Дойч
-    (r"ie", "i"),
+    (r"(?<![aeiou])ie", "i"),
     (r"^j", "y"),  # Jürgen = Юрген
     (r"z", "ts"),
     (r"^v|(?<=[^aeiou])v", "f"),  # Volker = Фолькер
@@ -242,14 +265,26 @@ _DUTCH: Final = (
 )
 """Dutch and Flemish: the spoken forms some papers print."""
 
+_ENGLISH_E: Final = tuple(
+    (pattern, r"\1e") if replacement == r"\1ei" else (pattern, replacement)
+    for pattern, replacement in _ENGLISH
+)
+"""English with the open a as э rather than ей (David = Дэвид)."""
+
+_DUTCH_SPELLED: Final = ((r"dt$", "d"),)
+"""Verhofstadt = Верхофстад."""
+
 _RULE_SETS: Final = tuple(
     (label, tuple((re.compile(pattern), replacement) for pattern, replacement in rules))
     for label, rules in (
         ("English → Russian/Ukrainian transcription", _ENGLISH),
+        ("English → Russian transcription (э)", _ENGLISH_E),
         ("English → Bulgarian transcription", _BULGARIAN_FROM_ENGLISH),
+        ("English → Bulgarian transcription, BGN/PCGN", _BGN_FROM_ENGLISH),
         ("French → Cyrillic transcription", _FRENCH),
         ("German → Cyrillic transcription", _GERMAN),
         ("Dutch → Cyrillic transcription", _DUTCH),
+        ("Dutch → Cyrillic transcription", _DUTCH_SPELLED),
     )
 )
 
@@ -266,4 +301,6 @@ def transcriptions(word: str) -> list[tuple[str, str]]:
             spelling = pattern.sub(replacement, spelling)
         if spelling != lowered and spelling:
             found.append((spelling, label))
+            if spelling.startswith("sht"):  # Bulgarian щ is шт (Щайнмайер)
+                found.append(("shch" + spelling[3:], label))
     return found

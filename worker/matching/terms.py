@@ -106,6 +106,8 @@ _CONSONANT_ENDINGS: Final = (
     "ові", "ів", "і",  # Ukrainian
     "ът", "ите", "та",  # Bulgarian definite forms
 )  # fmt: skip
+_FLEETING_O: Final = re.compile(r"[бвгджзклмнпрстфхцчшщ]ка$")
+"""A noun in consonant + -ка takes -ок in the genitive plural (пытка → пыток, голодовок)."""
 _CYRILLIC_WORD: Final = re.compile(r"[\u0400-\u04ff]+")
 _LATIN_WORD: Final = re.compile(r"[a-zA-Z\u00c0-\u024f]+")
 
@@ -122,7 +124,10 @@ def _forms(word: str) -> tuple[str, list[str]] | None:
         endings = _ENDINGS_BY_LAST_LETTER.get(lowered[-1])
         if endings is not None:
             stem = lowered[:-1]
-            return stem, [stem + ending for ending in endings]
+            forms = [stem + ending for ending in endings]
+            if _FLEETING_O.search(lowered):
+                forms.append(lowered[:-2] + "о" + lowered[-2])  # пытка → пыток
+            return stem, forms
         return lowered, [lowered + ending for ending in _CONSONANT_ENDINGS]
     if _LATIN_WORD.fullmatch(lowered):
         return lowered, [lowered, lowered + "s", lowered + "es"]
