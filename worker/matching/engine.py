@@ -39,7 +39,7 @@ from .people import (
     without_overlaps,
 )
 from .readings import has_cyrillic
-from .terms import Term, TermWord, parse_term
+from .terms import Mode, Term, TermWord, parse_term
 
 _FIELD_ORDER: Final[dict[str, int]] = {name: index for index, name in enumerate(FIELD_NAMES)}
 _ACTIVE_CACHE_SIZE: Final = 10_000
@@ -202,24 +202,16 @@ class Matcher:
         self._fields = frozenset().union(*(wl.fields for wl in lists))
         self._scan_payloads = tuple(
             (
-                tuple(
-                    (
-                        payload,
-                        terms[payload].head - 1,
-                        terms[payload].open_head,
-                        terms[payload].tail,
-                    )
-                    for payload in found
-                    if isinstance(payload, int)
-                ),
+                *_index_terms([terms_entry(terms, p) for p in found if isinstance(p, int)]),
                 tuple(payload for payload in found if not isinstance(payload, int)),
             )
             for found in payloads
         )
         """Per pattern: its terms as (term id, words in the pattern after the first, the
         pattern's last word if the rest of its token is to be checked, the words after
-        the pattern), and its surname groups (terms and surnames are collected apart,
-        so their order is kept)."""
+        the pattern) — those to check always, then those indexed by the stem of the word
+        after the pattern, and how long an ending that word may take — and its surname
+        groups (terms and surnames are collected apart, so their order is kept)."""
 
     @property
     def pattern_count(self) -> int:
@@ -292,8 +284,10 @@ class Matcher:
         for pattern, start, end in found:
             token += key_text.count(b" ", position, start)
             position = start
-            terms, groups = self._scan_payloads[pattern]
+            terms, tailed, reach, groups = self._scan_payloads[pattern]
             rest: str | None = None
+            if tailed:
+                terms = terms + _tailed_terms(key_text, end, tailed, reach)
             for term, more, open_head, tail in terms:
                 if open_head is not None:
                     if rest is None:
@@ -456,6 +450,56 @@ class Matcher:
             for scan in scans
             for first, last in scan.near_spans(rule)
         ]
+
+
+_TermEntry = tuple[int, int, TermWord | None, tuple[TermWord, ...]]
+_MAX_REST_SCAN: Final = 8
+
+
+def terms_entry(terms: tuple[Term, ...], term_id: int) -> _TermEntry:
+    term = terms[term_id]
+    return (term_id, term.head - 1, term.open_head, term.tail)
+
+
+def _index_terms(
+    entries: list[_TermEntry],
+) -> tuple[tuple[_TermEntry, ...], dict[str, tuple[_TermEntry, ...]], int]:
+    """Terms of one pattern: those always checked, and those with words after the
+    pattern, by the key (stem) of the first of those words.
+
+    Many terms share a first word ("torture in Osh", "torture in Bishkek"…); looking
+    the next token up by stem checks only the terms it can start.
+    """
+    always: list[_TermEntry] = []
+    by_next: dict[str, list[_TermEntry]] = {}
+    reach = 0
+    for entry in entries:
+        tail = entry[3]
+        if not tail or tail[0].mode is Mode.PREFIX:
+            always.append(entry)
+            continue
+        by_next.setdefault(tail[0].key, []).append(entry)
+        reach = max(reach, *map(len, tail[0].rests), 0)
+    if reach > _MAX_REST_SCAN:
+        return tuple(entries), {}, 0
+    return tuple(always), {key: tuple(found) for key, found in by_next.items()}, reach
+
+
+def _tailed_terms(
+    key_text: bytes, end: int, tailed: dict[str, tuple[_TermEntry, ...]], reach: int
+) -> tuple[_TermEntry, ...]:
+    """The terms whose next word may be the token after the one that holds key_text[end-1]."""
+    position = key_text.index(b" ", end)
+    following = key_text.find(b" ", position + 1)
+    if following < 0:
+        return ()
+    nxt = key_text[position + 1 : following].decode()
+    found: tuple[_TermEntry, ...] = ()
+    for length in range(len(nxt), max(len(nxt) - reach, 1) - 1, -1):
+        entries = tailed.get(nxt[:length])
+        if entries:
+            found += entries
+    return found
 
 
 def _tail_follows(key_text: bytes, end: int, tail: tuple[TermWord, ...]) -> bool:
