@@ -73,9 +73,12 @@ def alternate_rules(word: str) -> list[str]:
     ]
 
 
-@lru_cache(maxsize=100_000)
 def readings(word: str, guess: Guess = GUESS_NONE) -> tuple[Reading, ...]:
-    """The readings of a configured word, the spelling as configured first; keys distinct."""
+    """The readings of a configured word, the spelling as configured first; keys distinct.
+
+    Not cached: its callers (`_given_part`, `_surname_part`) are, and a cache here
+    would hold every word of every watch list once more.
+    """
     keys = TOKEN_KEYS
     primary = keys[word]
     found = {primary: Reading(word, primary, "as configured")}

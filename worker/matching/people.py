@@ -103,12 +103,15 @@ class SurnameGroup:
         """Given-name core of the word that would stand just before the surname."""
         self.after: _GivenIndex = {}
         """Given-name core of the word that would stand just after it (reversed order)."""
-        self.transcribed: set[NameForm] = set()
-        """Forms that have this stem only by a transcription reading of the surname."""
+        self.transcribed: set[NameForm] | None = None
+        """Forms that have this stem only by a transcription reading of the surname
+        (None while there are none: most groups have none)."""
 
     def add(self, form: NameForm, *, transcribed: bool = False) -> None:
         self.forms.append(form)
         if transcribed:
+            if self.transcribed is None:
+                self.transcribed = set()
             self.transcribed.add(form)
         if form.surname_alone:
             self.alone.append(form)
@@ -122,6 +125,9 @@ class SurnameGroup:
                 self.before.setdefault(core, []).append(form)
             for core in set(form.given[0].cores):
                 self.after.setdefault(core, []).append(form)
+
+    def _transcribed(self, form: NameForm) -> bool:
+        return self.transcribed is not None and form in self.transcribed
 
     def accepts(self, rest: str) -> bool:
         """Whether what follows the stem in a token is an ending of this group's class."""
@@ -144,7 +150,7 @@ class SurnameGroup:
                 anchor,
                 anchor,
                 anchor,
-                plain_variant(form, field, [], anchor, form in self.transcribed),
+                plain_variant(form, field, [], anchor, self._transcribed(form)),
             )
             for form in self.standalone
         ]
@@ -175,7 +181,7 @@ class SurnameGroup:
                             field,
                             list(range(start, end + 1)),
                             anchor,
-                            form in self.transcribed,
+                            self._transcribed(form),
                         )
                         found.append(Mention(form, field, start, anchor, anchor, variant))
         following = anchor + 1
