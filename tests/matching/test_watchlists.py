@@ -15,7 +15,7 @@ from .helpers import document, hits_in, person, texts, watchlist
 KEYWORDS = [
     # (keyword, text, expected hit texts)
     ("torture", "Torture and TORTURE and torture.", ["Torture", "TORTURE", "torture"]),
-    ("torture", "The tortured prisoners; tortures.", []),
+    ("torture", "The tortured prisoners; tortures.", ["tortures"]),  # plural, not -ed
     ("пытк*", "пытки, пыткам, пытками", ["пытки", "пыткам", "пытками"]),
     ("пытк*", "испытка", []),
     (
@@ -24,7 +24,21 @@ KEYWORDS = [
         ["hunger strike", "hunger-strike", "hunger\nstrike"],
     ),
     ("hunger strike", "hunger. Strike; hunger, strike", []),
-    ("hunger strike", "hunger strikes", []),
+    ("hunger strike", "hunger strikes", ["hunger strikes"]),
+    ("hunger strike", "hungers striker", []),
+    (
+        "иностранн* агент*",
+        "иностранных агентов, иностранного агента",
+        ["иностранных агентов", "иностранного агента"],
+    ),
+    (
+        "иностранный агент",
+        "иностранным агентом, иностранные агенты",
+        ["иностранным агентом", "иностранные агенты"],
+    ),
+    ("foreign agent", "foreign agents, Foreign Agent's", ["foreign agents", "Foreign Agent's"]),
+    ("голодовка", "голодовки, голодовку, голодовкой", ["голодовки", "голодовку", "голодовкой"]),
+    ("голодовка", "голодовщик", []),
     ("political prisoner*", "political prisoners", ["political prisoners"]),
     ("голодовк*", "Golodovka", ["Golodovka"]),
     ("Бишкек", "in Bishkek today", ["Bishkek"]),

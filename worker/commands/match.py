@@ -24,6 +24,7 @@ import click
 from worker.core.errors import RightswatchError
 from worker.core.types import Document, Hit, ParsedFeed, WatchlistSpec
 from worker.matching import Matcher, compile_matcher
+from worker.matching.explain import explain as explain_hit
 
 _TEXT_SUFFIXES: Final = frozenset({".txt", ".md"})
 _FEED_SUFFIXES: Final = frozenset({".xml", ".rss", ".atom", ".rdf"})
@@ -64,9 +65,18 @@ Source = tuple[str, Document]
     default="text",
     show_default=True,
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="For each hit, the rule chain: configured spelling → reading → folded key → text form.",
+)
 @click.argument("inputs", nargs=-1, metavar="[PATH|URL|-]...")
 def match_command(
-    config_path: Path, watchlist_ids: tuple[str, ...], output_format: str, inputs: tuple[str, ...]
+    config_path: Path,
+    watchlist_ids: tuple[str, ...],
+    output_format: str,
+    explain: bool,
+    inputs: tuple[str, ...],
 ) -> None:
     """Show what the watch lists find in text files, feed files, feed URLs or stdin.
 
@@ -79,15 +89,22 @@ def match_command(
 
     try:
         config = load_config(config_path).config
-        matcher = compile_matcher(_selected(config.watchlist_specs(), watchlist_ids))
+        specs = _selected(config.watchlist_specs(), watchlist_ids)
+        matcher = compile_matcher(specs)
         documents = [source for name in inputs or ("-",) for source in _documents(name, config)]
     except RightswatchError as error:
         raise click.ClickException(str(error)) from error
     for source, hit in _matches(matcher, documents):
+        steps = explain_hit(specs, hit) if explain else []
         if output_format == "jsonl":
-            click.echo(json.dumps(_as_json(source, hit), ensure_ascii=False))
+            record = _as_json(source, hit)
+            if explain:
+                record["explain"] = [step.as_dict() for step in steps]
+            click.echo(json.dumps(record, ensure_ascii=False))
         else:
             click.echo(_as_text(source, hit))
+            for step in steps:
+                click.echo(f"    because {step}")
 
 
 def _selected(specs: Sequence[WatchlistSpec], wanted: Sequence[str]) -> list[WatchlistSpec]:

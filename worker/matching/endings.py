@@ -37,7 +37,11 @@ out: folded, "Askarovni" is also Аскаровны, the genitive of the patrony
 _TURKIC_AFTER_VOWEL: Final = frozenset(
     {"nin", "nun", "ga", "ge", "go", "da", "de", "do", "dan", "den", "nan", "nen"}
     | {"men", "ben", "bilan", "menen"}
+    | {"ni", "nu", "no"}
 )
+"""After a vowel the Kazakh/Kyrgyz accusative is -ны/-ни/-ну/-нү/-нө (Исмаилованы,
+Абдирасулованы); it only follows the vowel of a feminine or vowel-final name, so it
+cannot be confused with Аскаровны (consonant + -ны)."""
 
 
 def _after(vowel: str, suffixes: frozenset[str]) -> frozenset[str]:

@@ -26,7 +26,7 @@ from worker.core.errors import ConfigError, ConfigProblem
 from worker.core.types import FIELD_NAMES, Document, Hit, MatchKind, WatchlistSpec
 
 from .endings import given_name_core
-from .folding import FoldedText, fold_words
+from .folding import FoldedText
 from .given_names import GIVEN_NAMES
 from .names import CompiledPerson, NameForm, compile_person, spelling_keys
 from .people import (
@@ -38,34 +38,11 @@ from .people import (
     surname_mention,
     without_overlaps,
 )
+from .readings import has_cyrillic
+from .terms import Mode, Term, TermWord, parse_term
 
 _FIELD_ORDER: Final[dict[str, int]] = {name: index for index, name in enumerate(FIELD_NAMES)}
-_MIN_PREFIX_LENGTH: Final = 3
 _ACTIVE_CACHE_SIZE: Final = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """A folded keyword-like term: whole words, the last one optionally a prefix (пытк*)."""
-
-    keys: tuple[str, ...]
-    prefix: bool
-
-    @property
-    def pattern(self) -> str:
-        return " " + " ".join(self.keys) + ("" if self.prefix else " ")
-
-
-def parse_term(text: str) -> Term:
-    """Fold a configured term; a trailing * makes its last word a prefix."""
-    body = text.strip()
-    prefix = body.endswith("*")
-    keys = fold_words(body.rstrip("*"))
-    if not keys:
-        raise ValueError(f"term {text!r} has no words to match")
-    if prefix and len(keys[-1]) < _MIN_PREFIX_LENGTH:
-        raise ValueError(f"term {text!r}: a prefix needs at least {_MIN_PREFIX_LENGTH} letters")
-    return Term(keys=keys, prefix=prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,16 +202,15 @@ class Matcher:
         self._fields = frozenset().union(*(wl.fields for wl in lists))
         self._scan_payloads = tuple(
             (
-                tuple(
-                    (payload, len(terms[payload].keys) - 1)
-                    for payload in found
-                    if isinstance(payload, int)
-                ),
+                *_index_terms([terms_entry(terms, p) for p in found if isinstance(p, int)]),
                 tuple(payload for payload in found if not isinstance(payload, int)),
             )
             for found in payloads
         )
-        """Per pattern: its terms as (term id, words after the first), and its surname
+        """Per pattern: its terms as (term id, words in the pattern after the first, the
+        pattern's last word if the rest of its token is to be checked, the words after
+        the pattern) — those to check always, then those indexed by the stem of the word
+        after the pattern, and how long an ending that word may take — and its surname
         groups (terms and surnames are collected apart, so their order is kept)."""
 
     @property
@@ -308,8 +284,20 @@ class Matcher:
         for pattern, start, end in found:
             token += key_text.count(b" ", position, start)
             position = start
-            terms, groups = self._scan_payloads[pattern]
-            for term, more in terms:
+            terms, tailed, reach, groups = self._scan_payloads[pattern]
+            rest: str | None = None
+            if tailed:
+                terms = terms + _tailed_terms(key_text, end, tailed, reach)
+            for term, more, open_head, tail in terms:
+                if open_head is not None:
+                    if rest is None:
+                        rest = key_text[end : key_text.index(b" ", end)].decode()
+                    if not open_head.accepts_rest(rest):
+                        continue
+                if tail:
+                    if not _tail_follows(key_text, end, tail):
+                        continue
+                    more += len(tail)
                 if not more or all(
                     text.gap(gap) in NAME_GAPS for gap in range(token, token + more)
                 ):
@@ -319,7 +307,10 @@ class Matcher:
                     else:
                         spans.append((token, token + more))
             if groups:
-                rest = key_text[end : key_text.index(b" ", end)].decode()
+                if rest is None:
+                    rest = key_text[end : key_text.index(b" ", end)].decode()
+                if rest.endswith("s") and has_cyrillic(text.token(token)):
+                    continue  # -'s is an English possessive; Хаммондс is another name
                 for group in groups:
                     if rest in group.endings:
                         scan.surnames.append((group, token))
@@ -461,6 +452,67 @@ class Matcher:
         ]
 
 
+_TermEntry = tuple[int, int, TermWord | None, tuple[TermWord, ...]]
+_MAX_REST_SCAN: Final = 8
+
+
+def terms_entry(terms: tuple[Term, ...], term_id: int) -> _TermEntry:
+    term = terms[term_id]
+    return (term_id, term.head - 1, term.open_head, term.tail)
+
+
+def _index_terms(
+    entries: list[_TermEntry],
+) -> tuple[tuple[_TermEntry, ...], dict[str, tuple[_TermEntry, ...]], int]:
+    """Terms of one pattern: those always checked, and those with words after the
+    pattern, by the key (stem) of the first of those words.
+
+    Many terms share a first word ("torture in Osh", "torture in Bishkek"…); looking
+    the next token up by stem checks only the terms it can start.
+    """
+    always: list[_TermEntry] = []
+    by_next: dict[str, list[_TermEntry]] = {}
+    reach = 0
+    for entry in entries:
+        tail = entry[3]
+        if not tail or tail[0].mode is Mode.PREFIX:
+            always.append(entry)
+            continue
+        by_next.setdefault(tail[0].key, []).append(entry)
+        reach = max(reach, *map(len, tail[0].rests), 0)
+    if reach > _MAX_REST_SCAN:
+        return tuple(entries), {}, 0
+    return tuple(always), {key: tuple(found) for key, found in by_next.items()}, reach
+
+
+def _tailed_terms(
+    key_text: bytes, end: int, tailed: dict[str, tuple[_TermEntry, ...]], reach: int
+) -> tuple[_TermEntry, ...]:
+    """The terms whose next word may be the token after the one that holds key_text[end-1]."""
+    position = key_text.index(b" ", end)
+    following = key_text.find(b" ", position + 1)
+    if following < 0:
+        return ()
+    nxt = key_text[position + 1 : following].decode()
+    found: tuple[_TermEntry, ...] = ()
+    for length in range(len(nxt), max(len(nxt) - reach, 1) - 1, -1):
+        entries = tailed.get(nxt[:length])
+        if entries:
+            found += entries
+    return found
+
+
+def _tail_follows(key_text: bytes, end: int, tail: tuple[TermWord, ...]) -> bool:
+    """Whether the tokens after the one that holds key_text[end - 1] are the words of `tail`."""
+    position = key_text.index(b" ", end)
+    for word in tail:
+        following = key_text.find(b" ", position + 1)
+        if following < 0 or not word.accepts(key_text[position + 1 : following].decode()):
+            return False
+        position = following
+    return True
+
+
 def _excluded(person: CompiledPerson, mention: Mention) -> bool:
     return bool(person.exclusions) and any(
         exclusion.covers(mention.field, mention.anchor) is not None
@@ -561,12 +613,13 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
         return term_ids[term]
 
     def add_form(form: NameForm) -> None:
-        for stem, stem_class in form.surname[-1].stems:
+        last = form.surname[-1]
+        for stem, stem_class in last.stems:
             group = groups.get((stem, stem_class.name))
             if group is None:
                 group = groups[stem, stem_class.name] = SurnameGroup(stem, stem_class)
                 patterns.setdefault(" " + stem, []).append(group)
-            group.add(form)
+            group.add(form, transcribed=stem in last.transcribed)
         given_cores.update(core for part in form.given for core in part.cores)
 
     lists: list[_CompiledList] = []

@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 from worker.core.types import PersonSpec
 
 from .endings import StemClass, given_name_core, is_patronymic, matches_given_name, split_stem
 from .folding import TOKEN_KEYS, FoldedText, tokens_of
+from .readings import cyrillic_readings, has_cyrillic, is_latin, latin_readings, looks_stripped
+from .readings import transcriptions as transcriptions_of
 
 _SPELLING_ALTERNATES: Final = (
     (re.compile(r"[xX]"), "kh"),  # Uzbek Latin x = х (Xolmatov = Холматов)
@@ -34,6 +36,77 @@ configured h is also read as г, and a configured г also as h.
 """
 
 
+_ALTERNATE_RULES: Final = (
+    "x read as kh (Uzbek Latin)",
+    "c read as ts (ISO 9, Balkan)",
+    "j before a vowel read as y",
+    "h read as г (Ukrainian, Belarusian)",
+    "г read as h",
+)
+
+
+Guess = int
+"""Which guessed readings (see `readings`) a configured spelling gets: one of the below."""
+GUESS_NONE: Final = 0
+"""The person has a Cyrillic spelling: only the sure readings."""
+GUESS_LATIN: Final = 1
+"""Latin spellings only: Bulgarian ъ and transcription readings too."""
+GUESS_STRIPPED: Final = 2
+"""Latin spellings that look scholarly without diacritics: every s, z, c, u read both ways."""
+
+
+class Reading(NamedTuple):
+    """One way a configured word may be written in text, and the rule that says so."""
+
+    spelling: str
+    key: str
+    rule: str
+    transcribed: bool = False
+
+
+def alternate_rules(word: str) -> list[str]:
+    """The sure-reading rules that apply to a configured word (for `--explain`)."""
+    return [
+        rule
+        for (pattern, _), rule in zip(_SPELLING_ALTERNATES, _ALTERNATE_RULES, strict=True)
+        if pattern.search(word)
+    ]
+
+
+def readings(word: str, guess: Guess = GUESS_NONE) -> tuple[Reading, ...]:
+    """The readings of a configured word, the spelling as configured first; keys distinct.
+
+    Not cached: its callers (`_given_part`, `_surname_part`) are, and a cache here
+    would hold every word of every watch list once more.
+    """
+    keys = TOKEN_KEYS
+    primary = keys[word]
+    found = {primary: Reading(word, primary, "as configured")}
+    spellings = {word}
+    for pattern, replacement in _SPELLING_ALTERNATES:
+        spellings |= {pattern.sub(replacement, spelling) for spelling in spellings}
+    if len(spellings) > 1:
+        rule = "; ".join(alternate_rules(word))
+        for spelling in spellings:
+            key = keys[spelling]
+            if key not in found:
+                found[key] = Reading(spelling, key, rule)
+    guessed: list[tuple[str, str, bool]] = []
+    if not word.isascii():
+        guessed += [(spelling, rule, False) for spelling, rule in cyrillic_readings(word)]
+    if guess != GUESS_NONE and is_latin(word):
+        guessed += [
+            (spelling, rule, False)
+            for spelling, rule in latin_readings(word, stripped=guess == GUESS_STRIPPED)
+        ]
+        guessed += [(spelling, rule, True) for spelling, rule in transcriptions_of(word)]
+    for spelling, rule, transcribed in guessed:
+        key = keys[spelling]
+        if key and key not in found:
+            found[key] = Reading(spelling, key, rule, transcribed)
+    return tuple(found.values())
+
+
 def spelling_keys(word: str) -> tuple[str, ...]:
     """The key of a configured word, then the keys of its other plausible readings.
 
@@ -41,11 +114,15 @@ def spelling_keys(word: str) -> tuple[str, ...]:
     configured spelling carries the alternatives: "Xolmatov" is searched as
     ksolmatov and as holmatov, which is how Холматов folds.
     """
-    primary = TOKEN_KEYS[word]
-    readings = {word}
-    for pattern, replacement in _SPELLING_ALTERNATES:
-        readings |= {pattern.sub(replacement, reading) for reading in readings}
-    return (primary, *sorted({TOKEN_KEYS[reading] for reading in readings} - {primary}))
+    primary, *others = (reading.key for reading in readings(word))
+    return (primary, *sorted(others))
+
+
+def person_guess(spellings: tuple[str, ...]) -> Guess:
+    """Guessed readings only for a person configured without any Cyrillic spelling."""
+    if not all(map(str.isascii, spellings)) and any(map(has_cyrillic, spellings)):
+        return GUESS_NONE
+    return GUESS_STRIPPED if looks_stripped(spellings) else GUESS_LATIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +130,8 @@ class SurnamePart:
     """One token of a surname: the stems it is searched by and the endings each allows."""
 
     stems: tuple[tuple[str, StemClass], ...]
+    transcribed: frozenset[str] = frozenset()
+    """Stems that only a transcription reading gives (variant "transcribed")."""
 
     def ending_of(self, token_key: str) -> str | None:
         """The case ending a text token adds to this part, or None if it is another word."""
@@ -75,6 +154,12 @@ class GivenPart:
     keys: tuple[str, ...]
     cores: tuple[str, ...]
     initials: frozenset[str]
+    native: tuple[str, ...] = ()
+    """Cores of the readings that are not transcriptions."""
+
+    def transcribed(self, token_key: str) -> bool:
+        """Whether only a transcription reading of the name accepts this token."""
+        return not any(matches_given_name(core, token_key) for core in self.native)
 
     def accepts(self, token_key: str) -> bool:
         return any(matches_given_name(core, token_key) for core in self.cores)
@@ -101,32 +186,42 @@ class NameForm:
 
 
 @lru_cache(maxsize=100_000)
-def _surname_part(token: str) -> SurnamePart:
-    stems = (split_stem(key, token) for key in spelling_keys(token))
-    return SurnamePart(stems=tuple(dict.fromkeys(stems)))
-
-
-@lru_cache(maxsize=100_000)
-def _given_part(token: str) -> GivenPart:
-    keys = spelling_keys(token)
-    initials = {key[:length] for key in keys for length in (1, 2, 3) if len(key) > length}
-    initials.add(TOKEN_KEYS[token[0]])
-    return GivenPart(
-        keys=keys,
-        cores=tuple(dict.fromkeys(given_name_core(key) for key in keys)),
-        initials=frozenset(initials - {""}),
+def _surname_part(token: str, guess: Guess) -> SurnamePart:
+    found = readings(token, guess)
+    stems = [split_stem(reading.key, token) for reading in found]
+    if not any(reading.transcribed for reading in found):
+        return SurnamePart(stems=tuple(dict.fromkeys(stems)))
+    native = {
+        stem for (stem, _), reading in zip(stems, found, strict=True) if not reading.transcribed
+    }
+    return SurnamePart(
+        stems=tuple(dict.fromkeys(stems)),
+        transcribed=frozenset(stem for stem, _ in stems if stem not in native),
     )
 
 
 @lru_cache(maxsize=100_000)
-def _given_parts(tokens: tuple[str, ...]) -> tuple[GivenPart, ...]:
-    """Shared across people: the same given names recur thousands of times."""
-    return tuple(map(_given_part, tokens))
+def _given_part(token: str, guess: Guess) -> GivenPart:
+    found = readings(token, guess)
+    keys = tuple(reading.key for reading in found)
+    initials = {key[:length] for key in keys for length in (1, 2, 3) if len(key) > length}
+    initials.add(TOKEN_KEYS[token[0]])
+    cores = tuple(dict.fromkeys(given_name_core(key) for key in keys))
+    native = tuple(
+        dict.fromkeys(given_name_core(reading.key) for reading in found if not reading.transcribed)
+    )
+    return GivenPart(keys=keys, cores=cores, initials=frozenset(initials - {""}), native=native)
 
 
 @lru_cache(maxsize=100_000)
-def _surname_parts(tokens: tuple[str, ...]) -> tuple[SurnamePart, ...]:
-    return tuple(map(_surname_part, tokens))
+def _given_parts(tokens: tuple[str, ...], guess: Guess) -> tuple[GivenPart, ...]:
+    """Shared across people: the same given names recur thousands of times."""
+    return tuple(_given_part(token, guess) for token in tokens)
+
+
+@lru_cache(maxsize=100_000)
+def _surname_parts(tokens: tuple[str, ...], guess: Guess) -> tuple[SurnamePart, ...]:
+    return tuple(_surname_part(token, guess) for token in tokens)
 
 
 def split_name(name: str) -> tuple[list[str], list[str]]:
@@ -146,12 +241,20 @@ def split_name(name: str) -> tuple[list[str], list[str]]:
 
 
 def name_form(
-    list_index: int, person: int, spec: PersonSpec, name: str, *, is_alias: bool
+    list_index: int,
+    person: int,
+    spec: PersonSpec,
+    name: str,
+    *,
+    is_alias: bool,
+    guess: Guess = GUESS_NONE,
 ) -> NameForm | None:
     """The folded form of one configured spelling, or None if it has no words."""
     given_words, surname_words = split_name(name)
-    given = _given_parts(tuple(token for word in given_words for token in tokens_of(word)))
-    surname = _surname_parts(tuple(token for word in surname_words for token in tokens_of(word)))
+    given = _given_parts(tuple(token for word in given_words for token in tokens_of(word)), guess)
+    surname = _surname_parts(
+        tuple(token for word in surname_words for token in tokens_of(word)), guess
+    )
     if not surname:
         return None
     surface = tuple(token.casefold() for token in tokens_of(name))
@@ -221,10 +324,14 @@ class CompiledPerson:
 
 def compile_person(list_index: int, index: int, spec: PersonSpec) -> CompiledPerson:
     """Fold a configured person; raises ValueError if its name has no words."""
-    canonical = name_form(list_index, index, spec, spec.name, is_alias=False)
+    guess = person_guess((spec.name, *spec.aliases))
+    canonical = name_form(list_index, index, spec, spec.name, is_alias=False, guess=guess)
     if canonical is None:
         raise ValueError(f"person {spec.id!r}: name {spec.name!r} has no words to match")
-    aliases = (name_form(list_index, index, spec, alias, is_alias=True) for alias in spec.aliases)
+    aliases = (
+        name_form(list_index, index, spec, alias, is_alias=True, guess=guess)
+        for alias in spec.aliases
+    )
     forms = [canonical, *(form for form in aliases if form is not None)]
     exclusions: list[PersonExclusion] = []
     entry_exclusions: list[str] = []

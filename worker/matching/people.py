@@ -27,6 +27,7 @@ SCORES: Final = {
     "alias": 1.0,
     "keyword": 1.0,
     "translit": 0.95,
+    "transcribed": 0.85,
     "inflected": 0.9,
     "possessive": 0.9,
     "near": 0.9,
@@ -84,6 +85,7 @@ class SurnameGroup:
         "oblique",
         "standalone",
         "stem_length",
+        "transcribed",
     )
 
     def __init__(self, stem: str, stem_class: StemClass) -> None:
@@ -101,9 +103,16 @@ class SurnameGroup:
         """Given-name core of the word that would stand just before the surname."""
         self.after: _GivenIndex = {}
         """Given-name core of the word that would stand just after it (reversed order)."""
+        self.transcribed: set[NameForm] | None = None
+        """Forms that have this stem only by a transcription reading of the surname
+        (None while there are none: most groups have none)."""
 
-    def add(self, form: NameForm) -> None:
+    def add(self, form: NameForm, *, transcribed: bool = False) -> None:
         self.forms.append(form)
+        if transcribed:
+            if self.transcribed is None:
+                self.transcribed = set()
+            self.transcribed.add(form)
         if form.surname_alone:
             self.alone.append(form)
         if len(form.surname) > 1:
@@ -117,6 +126,9 @@ class SurnameGroup:
             for core in set(form.given[0].cores):
                 self.after.setdefault(core, []).append(form)
 
+    def _transcribed(self, form: NameForm) -> bool:
+        return self.transcribed is not None and form in self.transcribed
+
     def accepts(self, rest: str) -> bool:
         """Whether what follows the stem in a token is an ending of this group's class."""
         return rest in self.endings
@@ -126,9 +138,20 @@ class SurnameGroup:
 
         The caller has checked `accepts`. Bare-surname mentions are not listed
         here; the engine adds them once it knows who is identified in the entry.
+        A surname joined by a hyphen to a word after it is part of a
+        double-barrelled name (Тереза Мэй-Ларсен), so nothing is found.
         """
+        if continues_with_hyphen(field, anchor):
+            return []
         found = [
-            Mention(form, field, anchor, anchor, anchor, plain_variant(form, field, [], anchor))
+            Mention(
+                form,
+                field,
+                anchor,
+                anchor,
+                anchor,
+                plain_variant(form, field, [], anchor, self._transcribed(form)),
+            )
             for form in self.standalone
         ]
         for form in self.compound:
@@ -153,7 +176,13 @@ class SurnameGroup:
                         and not (inflected and _uninflected_man(given, field, start))
                     ):
                         named.add(form)
-                        variant = plain_variant(form, field, list(range(start, end + 1)), anchor)
+                        variant = plain_variant(
+                            form,
+                            field,
+                            list(range(start, end + 1)),
+                            anchor,
+                            self._transcribed(form),
+                        )
                         found.append(Mention(form, field, start, anchor, anchor, variant))
         following = anchor + 1
         if following < field.token_count and field.gap(anchor) in REVERSED_GAPS:
@@ -239,11 +268,19 @@ def _uninflected_man(given: Sequence[GivenPart], field: FoldedText, start: int) 
 
     Such names decline with the surname in Russian and Ukrainian (Олега Сенцова),
     so "Oleg Sentsova" is not a form of Oleg Sentsov. Any reading of the name
-    counts as its nominative (Oleh is also Oleg).
+    counts as its nominative (Oleh is also Oleg). The first part of a hyphenated
+    given name stays as it is (Касым-Жомарта Токаева).
     """
     return any(
-        key in part.keys and key[-1] not in "aeiou"
-        for key, part in zip(map(field.key, range(start, start + len(given))), given, strict=True)
+        key in part.keys
+        and key[-1] not in "aeiou"
+        and not (index + 1 < start + len(given) and field.gap(index) == Gap.HYPHEN)
+        for index, key, part in zip(
+            range(start, start + len(given)),
+            map(field.key, range(start, start + len(given))),
+            given,
+            strict=True,
+        )
     )
 
 
@@ -315,17 +352,25 @@ def compound_mention(form: NameForm, field: FoldedText, anchor: int) -> Mention 
     return None
 
 
-def plain_variant(form: NameForm, field: FoldedText, given: list[int], first: int) -> str:
-    """exact, alias, translit, inflected or possessive, for a name in normal order.
+def plain_variant(
+    form: NameForm, field: FoldedText, given: list[int], first: int, transcribed: bool = False
+) -> str:
+    """exact, alias, translit, transcribed, inflected or possessive, for a name in normal order.
 
     `given` are the tokens before the surname (a patronymic among them is
-    ignored); `first` is the first surname token.
+    ignored); `first` is the first surname token. `transcribed`: the surname
+    was found only by a transcription reading; so is a given name that only
+    such a reading accepts.
     """
     surname = range(first, first + len(form.surname))
     key = field.key
     if is_possessive(field.token(surname[-1])):
         return "possessive"
     name_tokens = [index for index in given if not is_patronymic(key(index))]
+    if transcribed or any(
+        part.transcribed(key(index)) for part, index in zip(form.given, name_tokens, strict=False)
+    ):
+        return "transcribed"
     if any(
         not part.is_nominative(key(index))
         for part, index in zip(form.surname, surname, strict=True)
@@ -365,8 +410,15 @@ def names_someone_else(field: FoldedText, first: int, given_cores: Set[str]) -> 
     return gap in NAME_GAPS and is_given_name(field.key(before), given_cores)
 
 
+def continues_with_hyphen(field: FoldedText, anchor: int) -> bool:
+    """Whether the token at `anchor` is followed by a hyphen and another word."""
+    return anchor + 1 < field.token_count and field.gap(anchor) == Gap.HYPHEN
+
+
 def surname_mention(form: NameForm, field: FoldedText, anchor: int) -> Mention | None:
     """A bare-surname mention of `form` at `anchor`."""
+    if continues_with_hyphen(field, anchor):
+        return None
     first = compound_surname_start(form, field, anchor)
     if first is None:
         return None
