@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Select, func, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from worker.db.models import (
@@ -15,7 +15,8 @@ from worker.db.models import (
     Entry,
     Feed,
     Match,
-    StorySketch,
+    StoryBand,
+    StorySignature,
 )
 from worker.db.sql import among, insert_new, on_postgresql
 
@@ -40,9 +41,7 @@ def known_entries(
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-def lock_stories(
-    session: Session, link_keys: Collection[str], sketch_values: Collection[int]
-) -> None:
+def lock_stories(session: Session, link_keys: Collection[str], band_keys: Collection[int]) -> None:
     """Hold, until commit, the keys stories are found by, so two feeds polled at once see
     each other's copies of a report.
 
@@ -54,7 +53,7 @@ def lock_stories(
         return
     keys = sorted(
         {(1, int(k[:8], 16) - 2**31) for k in link_keys}
-        | {(2, (v & 0xFFFFFFFF) - 2**31) for v in sketch_values}
+        | {(2, (v & 0xFFFFFFFF) - 2**31) for v in band_keys}
     )
     if len(keys) > STORY_LOCK_LIMIT:
         keys = [(0, STORY_LOCK)]
@@ -85,18 +84,45 @@ def stories_by_link(
     return {key: story_id for key, story_id in rows if key is not None}
 
 
-def stories_by_sketch(
-    session: Session, keys: Collection[int], since: datetime
+BAND_QUERY_CHUNK = 200
+"""Band keys per statement (SQLite allows 500 terms in one compound SELECT)."""
+
+
+def stories_by_band(
+    session: Session, keys: Collection[int], since: datetime, limit: int
 ) -> list[tuple[int, int]]:
-    """(sketch value, story) of stories opened since ``since`` that share a value."""
-    if not keys:
-        return []
+    """(band key, story) of the newest ``limit`` stories opened since ``since`` per band key.
+
+    One ``LIMIT`` subquery per key, each an index range scan of at most ``limit`` rows
+    of the primary key (key, story): a band thousands of stories share costs no more.
+    """
+    ordered = sorted(keys)
+    rows: list[tuple[int, int]] = []
+    for start in range(0, len(ordered), BAND_QUERY_CHUNK):
+        parts: list[Select[Any]] = [
+            select(StoryBand.key, StoryBand.story_id)
+            .where(StoryBand.key == key, StoryBand.created_at >= since)
+            .order_by(StoryBand.story_id.desc())
+            .limit(limit)
+            .subquery()
+            .select()
+            for key in ordered[start : start + BAND_QUERY_CHUNK]
+        ]
+        statement = parts[0] if len(parts) == 1 else union_all(*parts)
+        rows.extend(tuple(r) for r in session.execute(statement))
+    return rows
+
+
+def story_signatures(session: Session, story_ids: Collection[int]) -> dict[int, bytes]:
+    """Stored signatures of stories (their first entries)."""
+    if not story_ids:
+        return {}
     rows = session.execute(
-        select(StorySketch.key, StorySketch.story_id).where(
-            among(session, StorySketch.key, keys), StorySketch.created_at >= since
+        select(StorySignature.story_id, StorySignature.signature).where(
+            among(session, StorySignature.story_id, story_ids)
         )
     )
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return {story_id: bytes(signature) for story_id, signature in rows}
 
 
 def entry_texts(session: Session, entry_ids: Collection[int]) -> dict[int, tuple[str, str, str]]:
@@ -165,8 +191,12 @@ def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> list[tup
     return insert_new(session, Entry, rows, Entry.identity_key, Entry.id)
 
 
-def insert_sketches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    insert_new(session, StorySketch, rows, StorySketch.key)
+def insert_signatures(
+    session: Session, signatures: Sequence[dict[str, Any]], bands: Sequence[dict[str, Any]]
+) -> None:
+    """Store the signatures and band keys of stories just opened."""
+    insert_new(session, StorySignature, signatures, StorySignature.story_id)
+    insert_new(session, StoryBand, bands, StoryBand.key)
 
 
 def insert_matches(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str, int]]:

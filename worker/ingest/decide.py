@@ -25,8 +25,11 @@ from worker.ingest.normalise import normalise_entry
 Keyed = tuple[NormalisedEntry, dedup.EntryKeys]
 
 
-def keyed(parsed: ParsedFeed) -> list[Keyed]:
-    """Normalise and key every item; GUIDs and links shared by several items are not keys."""
+def keyed(parsed: ParsedFeed, key: bytes | None = None) -> list[Keyed]:
+    """Normalise and key every item; GUIDs and links shared by several items are not keys.
+
+    ``key``: the keyring's content key (the keys are then HMACs).
+    """
     entries = [normalise_entry(p, parsed.language) for p in parsed.entries]
     canonical = [dedup.canonical_link(e.link) if e.link else None for e in entries]
     shared_guids = dedup.repeated(e.guid.strip() if e.guid else None for e in entries)
@@ -36,7 +39,9 @@ def keyed(parsed: ParsedFeed) -> list[Keyed]:
         guid = entry.guid if entry.guid and entry.guid.strip() not in shared_guids else None
         usable_link = entry.link if link and link not in shared_links else None
         identity = dedup.entry_identity(guid, usable_link, entry.content_hash)
-        keys = dedup.EntryKeys(dedup.identity_key(identity), dedup.link_key(usable_link))
+        keys = dedup.EntryKeys(
+            dedup.identity_key(identity, key), dedup.link_key(usable_link, key), identity
+        )
         by_identity.setdefault(keys.identity_key, (entry, keys))
     return list(by_identity.values())
 

@@ -21,6 +21,7 @@ from worker.db import entries, outbox, subscribers
 from worker.ingest import decide, stories
 from worker.ingest.policy import PollPolicy
 from worker.matching import Matcher
+from worker.security import crypto
 
 
 def persist(
@@ -32,7 +33,8 @@ def persist(
     policy: PollPolicy,
 ) -> PollOutcome:
     """Store what is new or changed in ``parsed``; the ids of what fans out."""
-    items = decide.keyed(parsed)
+    content_key = crypto.keyring().content_key
+    items = decide.keyed(parsed, content_key)
     known_rows = entries.known_entries(
         session,
         feed_id,
@@ -46,14 +48,14 @@ def persist(
         session,
         [_text_values(entry_id, entry, keys, now) for entry_id, (entry, keys) in sorted_out.changed]
         + [
-            {"id": entry_id, "link_key": keys.link_key, "guid": entry.guid}
+            {"id": entry_id, "link_key": keys.link_key, "guid": entry.guid, "link": entry.link}
             for entry_id, (entry, keys) in sorted_out.relinked
         ],
     )
     fresh = [stories.Fresh(e, k, by_watchlist(matcher, e, feed_id)) for e, k in sorted_out.fresh]
     for f in fresh:
         if f.hits:
-            f.compare_by_text()
+            f.compare_by_text(content_key)
     entry_ids = _insert_with_stories(session, feed_id, fresh, now, policy)
     for f, entry_id in zip(fresh, entry_ids, strict=True):
         if entry_id is not None:
@@ -127,17 +129,24 @@ def _insert_with_stories(
     if not fresh:
         return []
     link_keys = {f.keys.link_key for f in fresh if f.keys.link_key}
-    sketch_values = {value for f in fresh for value in f.sketch}
-    entries.lock_stories(session, link_keys, sketch_values)
+    band_keys = {band for f in fresh for band in f.bands}
+    entries.lock_stories(session, link_keys, band_keys)
     since = now - policy.story_window
-    counts = stories.shared_sketches(
-        fresh, entries.stories_by_sketch(session, sketch_values, since)
+    candidates = stories.band_candidates(
+        fresh, entries.stories_by_band(session, band_keys, since, dedup.BUCKET_LIMIT)
     )
+    signatures = {
+        story_id: dedup.unpack_signature(blob)
+        for story_id, blob in entries.story_signatures(session, set().union(*candidates)).items()
+    }
+    shortlists = stories.shortlist(fresh, candidates, signatures)
     texts = {
         story_id: stories.story_text(*text)
-        for story_id, text in entries.entry_texts(session, stories.candidates(counts)).items()
+        for story_id, text in entries.entry_texts(
+            session, {s for chosen in shortlists for s in chosen}
+        ).items()
     }
-    stories.assign(fresh, entries.stories_by_link(session, link_keys, since), counts, texts)
+    stories.assign(fresh, entries.stories_by_link(session, link_keys, since), shortlists, texts)
     ids_by_key = dict(
         entries.insert_entries(
             session, [_entry_row(feed_id, f, now) for f in fresh if f.twin is None]
@@ -150,13 +159,21 @@ def _insert_with_stories(
         ids_by_key.update(
             entries.insert_entries(session, [_entry_row(feed_id, f, now) for f in twins])
         )
-    entries.insert_sketches(
+    opened = [
+        (ids_by_key[f.keys.identity_key], f)
+        for f in fresh
+        if f.story is None and f.signature and f.keys.identity_key in ids_by_key
+    ]
+    entries.insert_signatures(
         session,
         [
-            {"key": v, "story_id": ids_by_key[f.keys.identity_key], "created_at": now}
-            for f in fresh
-            if f.story is None and f.keys.identity_key in ids_by_key
-            for v in f.sketch
+            {"story_id": i, "signature": dedup.pack_signature(f.signature), "created_at": now}
+            for i, f in opened
+        ],
+        [
+            {"key": band, "story_id": i, "created_at": now}
+            for i, f in opened
+            for band in dict.fromkeys(f.bands)
         ],
     )
     return [ids_by_key.get(f.keys.identity_key) for f in fresh]
@@ -166,6 +183,7 @@ def _entry_row(feed_id: str, f: stories.Fresh, now: datetime) -> dict[str, Any]:
     return {
         "feed_id": feed_id,
         "identity_key": f.keys.identity_key,
+        "identity": f.keys.identity,
         "link_key": f.keys.link_key,
         "guid": f.entry.guid,
         "link": f.entry.link,
