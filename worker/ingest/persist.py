@@ -56,7 +56,7 @@ def persist(
     for f in fresh:
         if f.hits:
             f.compare_by_text(content_key)
-    entry_ids = _insert_with_stories(session, feed_id, fresh, now, policy)
+    entry_ids = insert_with_stories(session, feed_id, fresh, now, policy)
     for f, entry_id in zip(fresh, entry_ids, strict=True):
         if entry_id is not None:
             story_of[entry_id] = f.story or entry_id
@@ -122,7 +122,7 @@ def by_watchlist(matcher: Matcher, entry: NormalisedEntry, feed_id: str) -> dict
     return hits
 
 
-def _insert_with_stories(
+def insert_with_stories(
     session: Session, feed_id: str, fresh: list[stories.Fresh], now: datetime, policy: PollPolicy
 ) -> list[int | None]:
     """Insert the new entries with their stories; their ids in order (None: not inserted)."""
