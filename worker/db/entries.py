@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, union_all, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from worker.db.models import (
     Delivery,
@@ -17,6 +19,7 @@ from worker.db.models import (
     Match,
     StoryBand,
     StorySignature,
+    UTCDateTime,
 )
 from worker.db.sql import among, insert_new, on_postgresql
 
@@ -85,7 +88,23 @@ def stories_by_link(
 
 
 BAND_QUERY_CHUNK = 200
-"""Band keys per statement (SQLite allows 500 terms in one compound SELECT)."""
+"""Band keys per SQLite statement (it allows 500 terms in one compound SELECT)."""
+_PG_BANDS = text(
+    "SELECT k.key, b.story_id FROM unnest(CAST(:keys AS bigint[])) AS k(key)"
+    " CROSS JOIN LATERAL (SELECT story_id FROM story_bands WHERE key = k.key"
+    " AND created_at >= :since ORDER BY story_id DESC LIMIT :limit) AS b"
+).bindparams(bindparam("since", type_=UTCDateTime()))
+_SQLITE_BAND = (
+    "SELECT * FROM (SELECT key, story_id FROM story_bands WHERE key = :k{i}"
+    " AND created_at >= :since ORDER BY story_id DESC LIMIT :limit)"
+)
+
+
+@functools.cache
+def _sqlite_bands(count: int) -> TextClause:
+    return text(" UNION ALL ".join(_SQLITE_BAND.format(i=i) for i in range(count))).bindparams(
+        bindparam("since", type_=UTCDateTime())
+    )
 
 
 def stories_by_band(
@@ -93,23 +112,23 @@ def stories_by_band(
 ) -> list[tuple[int, int]]:
     """(band key, story) of the newest ``limit`` stories opened since ``since`` per band key.
 
-    One ``LIMIT`` subquery per key, each an index range scan of at most ``limit`` rows
-    of the primary key (key, story): a band thousands of stories share costs no more.
+    Per key an index range scan of at most ``limit`` rows of the primary key (key,
+    story), so a band thousands of stories share costs no more. Written as text: the
+    ORM compiling one subquery per key cost more than running them.
     """
+    if not keys:
+        return []
+    if on_postgresql(session):
+        result = session.execute(_PG_BANDS, {"keys": list(keys), "since": since, "limit": limit})
+        return [tuple(r) for r in result]
     ordered = sorted(keys)
     rows: list[tuple[int, int]] = []
     for start in range(0, len(ordered), BAND_QUERY_CHUNK):
-        parts: list[Select[Any]] = [
-            select(StoryBand.key, StoryBand.story_id)
-            .where(StoryBand.key == key, StoryBand.created_at >= since)
-            .order_by(StoryBand.story_id.desc())
-            .limit(limit)
-            .subquery()
-            .select()
-            for key in ordered[start : start + BAND_QUERY_CHUNK]
-        ]
-        statement = parts[0] if len(parts) == 1 else union_all(*parts)
-        rows.extend(tuple(r) for r in session.execute(statement))
+        chunk = ordered[start : start + BAND_QUERY_CHUNK]
+        statement = _sqlite_bands(len(chunk))
+        params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(chunk)}
+        result = session.execute(statement, {**params, "since": since, "limit": limit})
+        rows.extend(tuple(r) for r in result)
     return rows
 
 

@@ -128,25 +128,7 @@ def insert_with_stories(
     """Insert the new entries with their stories; their ids in order (None: not inserted)."""
     if not fresh:
         return []
-    link_keys = {f.keys.link_key for f in fresh if f.keys.link_key}
-    band_keys = {band for f in fresh for band in f.bands}
-    entries.lock_stories(session, link_keys, band_keys)
-    since = now - policy.story_window
-    candidates = stories.band_candidates(
-        fresh, entries.stories_by_band(session, band_keys, since, dedup.BUCKET_LIMIT)
-    )
-    signatures = {
-        story_id: dedup.unpack_signature(blob)
-        for story_id, blob in entries.story_signatures(session, set().union(*candidates)).items()
-    }
-    shortlists = stories.shortlist(fresh, candidates, signatures)
-    texts = {
-        story_id: stories.story_text(*text)
-        for story_id, text in entries.entry_texts(
-            session, {s for chosen in shortlists for s in chosen}
-        ).items()
-    }
-    stories.assign(fresh, entries.stories_by_link(session, link_keys, since), shortlists, texts)
+    find_stories(session, fresh, now - policy.story_window)
     ids_by_key = dict(
         entries.insert_entries(
             session, [_entry_row(feed_id, f, now) for f in fresh if f.twin is None]
@@ -177,6 +159,29 @@ def insert_with_stories(
         ],
     )
     return [ids_by_key.get(f.keys.identity_key) for f in fresh]
+
+
+def find_stories(session: Session, fresh: list[stories.Fresh], since: datetime) -> None:
+    """Lock the keys the new entries' stories are found by, read the candidates stored
+    since ``since`` (a bounded number per entry) and set each entry's story or twin."""
+    link_keys = {f.keys.link_key for f in fresh if f.keys.link_key}
+    band_keys = {band for f in fresh for band in f.bands}
+    entries.lock_stories(session, link_keys, band_keys)
+    candidates = stories.band_candidates(
+        fresh, entries.stories_by_band(session, band_keys, since, dedup.BUCKET_LIMIT)
+    )
+    signatures = {
+        story_id: dedup.unpack_signature(blob)
+        for story_id, blob in entries.story_signatures(session, set().union(*candidates)).items()
+    }
+    shortlists = stories.shortlist(fresh, candidates, signatures)
+    texts = {
+        story_id: stories.story_text(*text)
+        for story_id, text in entries.entry_texts(
+            session, {s for chosen in shortlists for s in chosen}
+        ).items()
+    }
+    stories.assign(fresh, entries.stories_by_link(session, link_keys, since), shortlists, texts)
 
 
 def _entry_row(feed_id: str, f: stories.Fresh, now: datetime) -> dict[str, Any]:
