@@ -104,11 +104,13 @@ class Runtime:
     def sync_config(self) -> bool:
         """Mirror the YAML into the database if it changed; True if it did."""
         loaded = self.config()
+        version = crypto.keyring().lookup_hash(loaded.version)  # keyed: it names the YAML
         with self.sessions() as session, session.begin():
-            if config_sync.synced_version(session) == loaded.version:
+            config_sync.check_lookup_key(session, crypto.keyring().content_key_id)
+            if config_sync.synced_version(session) == version:
                 return False
-            config_sync.sync_config(session, loaded.config, loaded.version, self.clock())
-        log.info("configuration %s synced to the database", loaded.version[:12])
+            config_sync.sync_config(session, loaded.config, version, self.clock())
+        log.info("configuration %s synced to the database", version[:12])
         return True
 
     def close(self) -> None:

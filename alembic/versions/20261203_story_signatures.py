@@ -2,7 +2,8 @@
 
 Stories are found by band keys (at most a few rows per band read) and compared by
 their stored signatures instead of re-shingling their text. ``entries.identity``
-(encrypted) lets ``rotate-key`` recompute the keyed identity key. Additive: the old
+(encrypted) lets ``rotate-key`` recompute the keyed identity key; ``entries.published``
+(encrypted) holds the publication time when an encryption key is set. Additive: the old
 ``story_sketches`` table stays (older code still reads it).
 
 Revision ID: story_signatures
@@ -39,10 +40,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('entries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('identity', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('published', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('entries', schema=None) as batch_op:
+        batch_op.drop_column('published')
         batch_op.drop_column('identity')
     op.drop_table('story_bands')
     op.drop_table('story_signatures')

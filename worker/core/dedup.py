@@ -135,6 +135,11 @@ def lookup_hash(text: str, key: bytes | None = None) -> str:
     return hmac.new(key, text.encode(), "sha256").hexdigest()
 
 
+def content_hash(title: str, summary: str, content: str) -> str:
+    """What tells a changed text (and identifies an item with neither GUID nor link)."""
+    return lookup_hash("\x1f".join((title, summary, content)))
+
+
 def identity_key(identity: str, key: bytes | None = None) -> str:
     """Fixed-length key for the unique index (GUIDs can be very long)."""
     return lookup_hash(identity, key)

@@ -142,6 +142,9 @@ class Entry(Base):
     identity_key: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the entry's identity (GUID, link or content hash), an HMAC under the
     content key with an encryption key; unique per feed."""
+    published: Mapped[str | None] = mapped_column(EncryptedText())
+    """With an encryption key, the publication time (ISO 8601) instead of ``published_at``:
+    a plain time would join the entry to the public item it came from."""
     identity: Mapped[str | None] = mapped_column(EncryptedText())
     """The identity itself (``guid:…``, ``link:…``, ``hash:…``): ``rotate-key`` re-keys
     ``identity_key`` from it. None for entries stored before it was kept."""
@@ -170,6 +173,13 @@ class Entry(Base):
     feed: Mapped[Feed] = relationship()
 
     __table_args__ = (UniqueConstraint("feed_id", "identity_key"),)
+
+    @property
+    def published_time(self) -> datetime | None:
+        """When the feed says the entry was published (from whichever column holds it)."""
+        if self.published_at is not None or self.published is None:
+            return self.published_at
+        return datetime.fromisoformat(self.published)
 
 
 class StorySketch(Base):

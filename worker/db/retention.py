@@ -128,6 +128,7 @@ _FORGOTTEN: dict[str, Any] = {
     "content": "",
     "language": None,
     "published_at": None,
+    "published": None,
     "updated_at": None,
     "story_id": None,
 }

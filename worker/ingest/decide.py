@@ -15,7 +15,7 @@ matched again: only a watch list it did not match before makes a new alert.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from worker.core import dedup
@@ -42,6 +42,8 @@ def keyed(parsed: ParsedFeed, key: bytes | None = None) -> list[Keyed]:
         keys = dedup.EntryKeys(
             dedup.identity_key(identity, key), dedup.link_key(usable_link, key), identity
         )
+        if key is not None:  # the stored content hash is a look-up key of the text too
+            entry = replace(entry, content_hash=dedup.lookup_hash(entry.content_hash, key))
         by_identity.setdefault(keys.identity_key, (entry, keys))
     return list(by_identity.values())
 

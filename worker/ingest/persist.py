@@ -129,12 +129,14 @@ def insert_with_stories(
     if not fresh:
         return []
     find_stories(session, fresh, now - policy.story_window)
+    # Inserted in keyed order, not the feed's: ids do not give away an item's place in it.
+    order = sorted(fresh, key=lambda f: f.keys.identity_key) if crypto.keyring().enabled else fresh
     ids_by_key = dict(
         entries.insert_entries(
-            session, [_entry_row(feed_id, f, now) for f in fresh if f.twin is None]
+            session, [_entry_row(feed_id, f, now) for f in order if f.twin is None]
         )
     )
-    twins = [f for f in fresh if f.twin is not None]
+    twins = [f for f in order if f.twin is not None]
     for f in twins:
         f.story = ids_by_key.get(fresh[f.twin].keys.identity_key) if f.twin is not None else None
     if twins:
@@ -196,11 +198,18 @@ def _entry_row(feed_id: str, f: stories.Fresh, now: datetime) -> dict[str, Any]:
         "summary": f.entry.summary,
         "content": f.entry.content,
         "language": f.entry.language,
-        "published_at": f.entry.published,
+        **_published(f.entry.published),
         "content_hash": f.entry.content_hash,
         "first_seen_at": now,
         "story_id": f.story,
     }
+
+
+def _published(when: datetime | None) -> dict[str, Any]:
+    """The publication time: plain without an encryption key, else only encrypted."""
+    if when is None or not crypto.keyring().enabled:
+        return {"published_at": when, "published": None}
+    return {"published_at": None, "published": when.isoformat()}
 
 
 def _text_values(
@@ -215,7 +224,7 @@ def _text_values(
         "summary": entry.summary,
         "content": entry.content,
         "language": entry.language,
-        "published_at": entry.published,
+        **_published(entry.published),
         "content_hash": entry.content_hash,
         "updated_at": now,
     }

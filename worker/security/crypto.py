@@ -128,6 +128,14 @@ class Keyring:
             return stored.startswith(PLAIN)
         return stored.startswith(f"{SEALED}{self.current_id}:")
 
+    def lookup_hash(self, data: str | bytes) -> str:
+        """SHA-256 of ``data``, or with an encryption key its HMAC under :attr:`content_key`:
+        how a look-up hash of entry or configuration content is stored."""
+        raw = data.encode() if isinstance(data, str) else data
+        if self.content_key is None:
+            return hashlib.sha256(raw).hexdigest()
+        return hmac.new(self.content_key, raw, "sha256").hexdigest()
+
     def blind_index(self, value: str) -> str:
         """Keyed hash for equality look-ups (e-mail addresses compare case-insensitively)."""
         return hmac.new(self._index_key, value.strip().lower().encode(), "sha256").hexdigest()
