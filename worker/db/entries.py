@@ -94,6 +94,7 @@ _PG_BANDS = text(
     " CROSS JOIN LATERAL (SELECT story_id FROM story_bands WHERE key = k.key"
     " AND created_at >= :since ORDER BY story_id DESC LIMIT :limit) AS b"
 ).bindparams(bindparam("since", type_=UTCDateTime()))
+_SQLITE_SIZES = (20, 60, BAND_QUERY_CHUNK)
 _SQLITE_BAND = (
     "SELECT * FROM (SELECT key, story_id FROM story_bands WHERE key = :k{i}"
     " AND created_at >= :since ORDER BY story_id DESC LIMIT :limit)"
@@ -122,14 +123,17 @@ def stories_by_band(
         result = session.execute(_PG_BANDS, {"keys": list(keys), "since": since, "limit": limit})
         return [tuple(r) for r in result]
     ordered = sorted(keys)
-    rows: list[tuple[int, int]] = []
+    rows: set[tuple[int, int]] = set()
     for start in range(0, len(ordered), BAND_QUERY_CHUNK):
         chunk = ordered[start : start + BAND_QUERY_CHUNK]
-        statement = _sqlite_bands(len(chunk))
+        # Padded (repeating a key) to one of a few sizes: a few statements to compile.
+        size = next(s for s in _SQLITE_SIZES if s >= len(chunk))
+        chunk += chunk[-1:] * (size - len(chunk))
+        statement = _sqlite_bands(size)
         params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(chunk)}
         result = session.execute(statement, {**params, "since": since, "limit": limit})
-        rows.extend(tuple(r) for r in result)
-    return rows
+        rows.update((key, story) for key, story in result)
+    return list(rows)
 
 
 def story_signatures(session: Session, story_ids: Collection[int]) -> dict[int, bytes]:

@@ -173,7 +173,7 @@ def find_stories(session: Session, fresh: list[stories.Fresh], since: datetime) 
         fresh, entries.stories_by_band(session, band_keys, since, dedup.BUCKET_LIMIT)
     )
     signatures = {
-        story_id: dedup.unpack_signature(blob)
+        story_id: dedup.positions(dedup.unpack_signature(blob))
         for story_id, blob in entries.story_signatures(session, set().union(*candidates)).items()
     }
     shortlists = stories.shortlist(fresh, candidates, signatures)

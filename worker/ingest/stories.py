@@ -31,6 +31,8 @@ class Fresh:
     """Its hits, by watch list."""
     shingles: frozenset[int] = frozenset()
     signature: tuple[int, ...] = ()
+    positions: frozenset[int] = frozenset()
+    """The signature as :func:`~worker.core.dedup.positions`."""
     bands: tuple[int, ...] = ()
     story: int | None = None
     """The story it joins: the id of that story's first entry (None: it opens one)."""
@@ -47,6 +49,7 @@ class Fresh:
             dedup.story_text(self.entry.title, self.entry.summary, self.entry.content)
         )
         self.signature = dedup.signature(self.shingles, key)
+        self.positions = dedup.positions(self.signature)
         self.bands = dedup.bands(self.signature)
 
 
@@ -69,16 +72,16 @@ def band_candidates(fresh: Sequence[Fresh], band_rows: Iterable[tuple[int, int]]
 def shortlist(
     fresh: Sequence[Fresh],
     candidates: Sequence[set[int]],
-    signatures: Mapping[int, Sequence[int]],
+    signatures: Mapping[int, frozenset[int]],
 ) -> list[list[int]]:
     """For each new entry: the stored stories worth comparing exactly, best first.
 
-    ``signatures``: the candidate stories' signatures.
+    ``signatures``: the candidate stories' signatures, as positions.
     """
     chosen = []
     for f, stories in zip(fresh, candidates, strict=True):
         scored = [
-            (dedup.estimate(f.signature, signatures[s]), -s) for s in stories if s in signatures
+            (dedup.estimate(f.positions, signatures[s]), -s) for s in stories if s in signatures
         ]
         f.estimated += len(scored)
         best = sorted((p for p in scored if p[0] >= dedup.MIN_ESTIMATE), reverse=True)
@@ -136,7 +139,7 @@ def _twin(
         (
             (e, -i)
             for i in nearby
-            if (e := dedup.estimate(f.signature, fresh[i].signature)) >= dedup.MIN_ESTIMATE
+            if (e := dedup.estimate(f.positions, fresh[i].positions)) >= dedup.MIN_ESTIMATE
         ),
         reverse=True,
     )
