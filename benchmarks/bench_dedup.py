@@ -176,10 +176,10 @@ def run_old(session: Session, batch: list[stories.Fresh]) -> tuple[float, float]
         by_value.setdefault(value, Counter())[story_id] += 1
     counts = [sum((by_value.get(v, Counter()) for v in s), Counter()) for s in sketches]
     wanted = sorted({s for c in counts for s, n in c.items() if n >= OLD_MIN_SHARED})
-    texts: dict[int, stories.StoryText] = {}
+    texts: dict[int, tuple[frozenset[int], frozenset[str]]] = {}
     for start in range(0, len(wanted), 20_000):
         for story_id, text in entries.entry_texts(session, wanted[start : start + 20_000]).items():
-            texts[story_id] = stories.story_text(*text)
+            texts[story_id] = (dedup.shingles(dedup.story_text(*text)), dedup.title_words(text[0]))
     compared = 0
     for f, count in zip(batch, counts, strict=True):
         title = dedup.title_words(f.entry.title)
@@ -200,6 +200,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--poll", type=int, default=50)
     parser.add_argument("--baseline-max", type=int, default=100_000)
+    parser.add_argument("--baseline-poll", type=int, help="entries in the old method's poll")
     args = parser.parse_args()
     crypto.configure(None)
     print(
@@ -216,7 +217,7 @@ def main() -> None:
             old = "skipped"
             if size <= args.baseline_max:
                 with sessions() as session:
-                    old_ms, old_cmp = run_old(session, poll(size, args.poll))
+                    old_ms, old_cmp = run_old(session, poll(size, args.baseline_poll or args.poll))
                 old = f"{old_ms * 1000:.2f} | {old_cmp:.0f}"
             else:
                 old = "skipped | skipped"

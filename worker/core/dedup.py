@@ -302,7 +302,8 @@ def estimate(a: frozenset[int], b: frozenset[int]) -> float:
 def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    shared = len(a & b)  # the union's size follows: no second set is built
+    return shared / (len(a) + len(b) - shared)
 
 
 def title_words(title: str) -> frozenset[str]:
@@ -313,8 +314,18 @@ def near_identical(
     a: frozenset[int], b: frozenset[int], a_title: frozenset[str], b_title: frozenset[str]
 ) -> bool:
     """Same report: long enough, texts mostly shared, titles mostly shared (if both have one)."""
-    if len(a) < MIN_SHINGLES or len(b) < MIN_SHINGLES or jaccard(a, b) < SAME_STORY_JACCARD:
-        return False
-    if not a_title or not b_title:
+    return titles_agree(a_title, b_title) and text_similarity(a, b) >= SAME_STORY_JACCARD
+
+
+def titles_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Titles mostly shared, or one is missing (checked first: it costs no shingling)."""
+    if not a or not b:
         return True
-    return len(a_title & b_title) / len(a_title | b_title) >= SAME_TITLE_JACCARD
+    return len(a & b) / len(a | b) >= SAME_TITLE_JACCARD
+
+
+def text_similarity(a: frozenset[int], b: frozenset[int]) -> float:
+    """The texts' Jaccard similarity, 0 when either is too short to call near-identical."""
+    if len(a) < MIN_SHINGLES or len(b) < MIN_SHINGLES:
+        return 0.0
+    return jaccard(a, b)

@@ -177,12 +177,7 @@ def find_stories(session: Session, fresh: list[stories.Fresh], since: datetime) 
         for story_id, blob in entries.story_signatures(session, set().union(*candidates)).items()
     }
     shortlists = stories.shortlist(fresh, candidates, signatures)
-    texts = {
-        story_id: stories.story_text(*text)
-        for story_id, text in entries.entry_texts(
-            session, {s for chosen in shortlists for s in chosen}
-        ).items()
-    }
+    texts = entries.entry_texts(session, {s for chosen in shortlists for s in chosen})
     stories.assign(fresh, entries.stories_by_link(session, link_keys, since), shortlists, texts)
 
 

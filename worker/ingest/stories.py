@@ -53,8 +53,8 @@ class Fresh:
         self.bands = dedup.bands(self.signature)
 
 
-StoryText = tuple[frozenset[int], frozenset[str]]
-"""A stored story's shingles and title words."""
+StoredText = tuple[str, str, str]
+"""A stored story's title, summary and content."""
 
 
 def band_candidates(fresh: Sequence[Fresh], band_rows: Iterable[tuple[int, int]]) -> list[set[int]]:
@@ -89,21 +89,20 @@ def shortlist(
     return chosen
 
 
-def story_text(title: str, summary: str, content: str) -> StoryText:
-    return dedup.shingles(dedup.story_text(title, summary, content)), dedup.title_words(title)
-
-
 def assign(
     fresh: list[Fresh],
     by_link: Mapping[str, int],
     shortlists: Sequence[Sequence[int]],
-    texts: Mapping[int, StoryText],
+    texts: Mapping[int, StoredText],
 ) -> None:
     """Set each new entry's story (a stored one, an earlier entry of this poll, or none).
 
     ``by_link``: canonical-link key → story; ``shortlists``: :func:`shortlist`;
-    ``texts``: the shortlisted stories' shingles and title words.
+    ``texts``: the shortlisted stories' texts. A stored text is shingled only when
+    the titles agree (template-built reports with other names in their titles never
+    are), and once per poll.
     """
+    shingled: dict[int, frozenset[int]] = {}
     opened: dict[int, list[int]] = {}
     """Band key → indexes of entries of this poll that opened a story (newest last)."""
     for index, (f, shortlisted) in enumerate(zip(fresh, shortlists, strict=True)):
@@ -116,8 +115,14 @@ def assign(
             if s not in texts:
                 continue
             f.compared += 1
-            if dedup.near_identical(f.shingles, texts[s][0], title, texts[s][1]):
-                similar.append((dedup.jaccard(f.shingles, texts[s][0]), -s))
+            stored_title, summary, content = texts[s]
+            if not dedup.titles_agree(title, dedup.title_words(stored_title)):
+                continue
+            if s not in shingled:
+                shingled[s] = dedup.shingles(dedup.story_text(stored_title, summary, content))
+            similarity = dedup.text_similarity(f.shingles, shingled[s])
+            if similarity >= dedup.SAME_STORY_JACCARD:
+                similar.append((similarity, -s))
         if similar:
             f.story = -max(similar)[1]
             continue
@@ -147,8 +152,9 @@ def _twin(
     for _, minus_i in scored[: dedup.CANDIDATE_LIMIT]:
         other = fresh[-minus_i]
         f.compared += 1
-        if dedup.near_identical(
-            f.shingles, other.shingles, title, dedup.title_words(other.entry.title)
-        ):
-            similar.append((dedup.jaccard(f.shingles, other.shingles), minus_i))
+        if not dedup.titles_agree(title, dedup.title_words(other.entry.title)):
+            continue
+        similarity = dedup.text_similarity(f.shingles, other.shingles)
+        if similarity >= dedup.SAME_STORY_JACCARD:
+            similar.append((similarity, minus_i))
     return -max(similar)[1] if similar else None
