@@ -15,6 +15,7 @@ from worker.core.schedule import interleave
 from worker.core.types import PollOutcome
 from worker.db import feeds, outbox, retention
 from worker.db.models import Delivery, OperatorAlert
+from worker.db.session import make_durable
 from worker.ingest.host_gate import host_key
 from worker.ingest.pipeline import ingest_feed
 from worker.ingest.policy import PollPolicy
@@ -69,6 +70,8 @@ def poll(
             not_before=not_before,
             policy=policy,
         )
+    if outcome.delivery_ids:  # committed alerts must survive a power cut too
+        make_durable(runtime.engine)
     if outcome.polled:
         metrics.polled(outcome.failed, outcome.new_entries, list(outcome.new_match_watchlists))
     return outcome

@@ -21,7 +21,7 @@ from worker.db.models import (
     StorySignature,
     UTCDateTime,
 )
-from worker.db.sql import among, insert_new, on_postgresql
+from worker.db.sql import among, insert_ignore, insert_new, on_postgresql
 
 STORY_LOCK = 0x7277_5354
 """Advisory lock taken instead of one per key when a poll has very many (PostgreSQL)."""
@@ -218,8 +218,8 @@ def insert_signatures(
     session: Session, signatures: Sequence[dict[str, Any]], bands: Sequence[dict[str, Any]]
 ) -> None:
     """Store the signatures and band keys of stories just opened."""
-    insert_new(session, StorySignature, signatures, StorySignature.story_id)
-    insert_new(session, StoryBand, bands, StoryBand.key)
+    insert_ignore(session, StorySignature, signatures)
+    insert_ignore(session, StoryBand, bands)
 
 
 def insert_matches(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str, int]]:
