@@ -89,7 +89,7 @@ def among(session: Session, column: Any, values: Collection[Any]) -> ColumnEleme
     """``column IN values``. On PostgreSQL as ``= ANY(array)``: one parameter whatever the
     number of values, so the statement text stays the same and is prepared once, where
     an expanding IN makes a new statement for every count (a poll's 50 identity keys,
-    its hundreds of sketch values)."""
+    its hundreds of band keys)."""
     if on_postgresql(session):
         array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
         return column == any_(array)  # type: ignore[no-any-return]
