@@ -1,15 +1,30 @@
 """Ingest throughput: a full poll cycle of rightswatch beside the `reader` library.
 
     python benchmarks/bench_ingest.py [--feeds 100 --entries 50 --names 10000 --workers 2]
+        [--modes embedded,celery --workloads news,overlap]
 
-Needs PostgreSQL and Redis (``--database-url``: a server database to create a
-scratch database from; ``--redis-url``) and the bench extra
+Celery mode needs PostgreSQL and Redis (``--database-url``: a server database to
+create a scratch database from; ``--redis-url``); all need the bench extra
 (``pip install -e '.[bench]'``, which brings `reader`).
 
 One local feed server process (``_ingest_server.py``: asyncio, keep-alive, ETag
-and 304) serves N feeds of M real-length entries (~3 KB of HTML each). Then:
+and 304) per workload serves N feeds of M entries:
 
-rightswatch
+news
+    real-length articles (~3 KB of HTML each), some naming watched people.
+overlap
+    entries sharing paragraphs: one of four appeal templates longer than the
+    entry's own text and a standard footer in every entry, four in five naming a
+    watched person, every third a syndicated copy from the previous feed.
+
+Then, on each workload:
+
+rightswatch embedded
+    ``rightswatch run --once`` (``_embedded_run.py``: the same start-up and
+    ``EmbeddedService.run_once``, in its own process): SQLite, one process,
+    fetch, parse, match, dedup, persist. Start-up (schema, YAML, matcher) is
+    reported apart, as reader's ``make_reader`` and ``add_feed`` are not timed.
+rightswatch Celery
     ``rightswatch worker -c 2`` (Celery prefork: two processes, both cores) on
     Redis, PostgreSQL behind it. The feeds are enqueued exactly as the
     scheduler does (``worker.tasks.enqueue_polls``: up to 10 feeds per task,
@@ -25,13 +40,15 @@ reader
     default (1 worker) and ``--workers`` threads are measured and the faster
     is compared.
 
-Prints a markdown table and whether the targets hold: rightswatch >= 2x reader's
-entries/s, and its 304 path >= 500 feeds/s.
+Prints a markdown table and whether the targets hold: Celery >= 2x reader's
+entries/s on news and its 304 path >= 500 feeds/s; embedded >= 1x reader on news
+and >= 0.5x on overlap.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -49,6 +66,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 TARGET_SPEEDUP = 2.0
+TARGET_EMBEDDED = {"news": 1.0, "overlap": 0.5}
 TARGET_304_FEEDS_PER_S = 500.0
 WARMUP = "warmup"
 WARMUP_FEEDS = 32
@@ -197,6 +215,22 @@ def run_rightswatch(
     }
 
 
+def run_embedded(env: dict[str, str], profile: Path | None) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, str(HERE / "_embedded_run.py"), *([str(profile)] if profile else [])],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(f"embedded run failed:\n{done.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["entries_per_s"] = result["entries"] / result["seconds"]
+    result["feeds_per_s_304"] = result["feeds"] / result["seconds_304"]
+    return result
+
+
 def run_reader(base_url: str, feeds: int, workers: int, folder: Path) -> dict[str, float]:
     from reader import make_reader
 
@@ -250,48 +284,78 @@ def main() -> None:
         help="one prefork worker with --workers processes, or --workers solo workers",
     )
     parser.add_argument("--skip-reader", action="store_true")
+    parser.add_argument("--modes", default="embedded,celery", help="embedded, celery or both")
+    parser.add_argument("--workloads", default="news,overlap", help="news, overlap or both")
+    parser.add_argument("--profile", type=Path, help="cProfile the embedded cycles to DIR")
     args = parser.parse_args()
+    modes = set(args.modes.split(","))
 
-    from _ingest_data import write_config, write_feeds
+    from _ingest_data import write_config, write_feeds, write_overlap_feeds
 
     folder = Path(tempfile.mkdtemp(prefix="rw-bench-"))
-    print(f"writing {args.feeds} feeds x {args.entries} entries to {folder}", file=sys.stderr)
-    watchlists = write_feeds(folder / "feeds", args.feeds, args.entries, args.names)
-    for i in range(WARMUP_FEEDS):
-        (folder / "feeds" / f"{WARMUP}{i}.xml").write_text(
-            '<?xml version="1.0"?><rss version="2.0"><channel><title>w</title>'
-            f"<item><guid>w{i}</guid><title>warm-up</title></item></channel></rss>"
+    results: dict[str, dict[str, dict[str, float] | None]] = {}
+    for workload in args.workloads.split(","):
+        here = folder / workload
+        print(f"{workload}: {args.feeds} feeds x {args.entries} entries in {here}", file=sys.stderr)
+        writer = write_overlap_feeds if workload == "overlap" else write_feeds
+        watchlists = writer(here / "feeds", args.feeds, args.entries, args.names)
+        for i in range(WARMUP_FEEDS):
+            (here / "feeds" / f"{WARMUP}{i}.xml").write_text(
+                '<?xml version="1.0"?><rss version="2.0"><channel><title>w</title>'
+                f"<item><guid>w{i}</guid><title>warm-up</title></item></channel></rss>"
+            )
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, str(HERE / "_ingest_server.py"), str(here / "feeds"), str(port)],
+            stdout=subprocess.PIPE,
         )
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(HERE / "_ingest_server.py"), str(folder / "feeds"), str(port)],
-        stdout=subprocess.PIPE,
-    )
-    assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
-    base_url = f"http://127.0.0.1:{port}"
-    database_url, drop_database = _scratch_database(_admin_url(args.database_url))
-    config = folder / "rightswatch.yaml"
-    write_config(config, base_url, args.feeds, watchlists)
-    _add_warmup_feeds(config, base_url, WARMUP_FEEDS)
-    env = {
-        "RIGHTSWATCH_CONFIG": str(config),
-        "RIGHTSWATCH_DATABASE_URL": database_url,
-        "RIGHTSWATCH_BROKER_URL": args.redis_url,
-        "RIGHTSWATCH_DATA_DIR": str(folder / "data"),
-        "RIGHTSWATCH_LOG_LEVEL": "WARNING",
-    }
-    try:
-        ours = run_rightswatch(
-            env, args.feeds, args.workers, args.pool, args.rounds_304, folder / "worker.log"
-        )
-        theirs = (
-            None if args.skip_reader else run_reader(base_url, args.feeds, args.workers, folder)
-        )
-    finally:
-        server.terminate()
-        server.wait(10)
-        drop_database()
-    _report(args, ours, theirs)
+        assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
+        base_url = f"http://127.0.0.1:{port}"
+        config = here / "rightswatch.yaml"
+        write_config(config, base_url, args.feeds, watchlists)
+        common = {
+            "RIGHTSWATCH_CONFIG": str(config),
+            "RIGHTSWATCH_LOG_LEVEL": "WARNING",
+        }
+        found: dict[str, dict[str, float] | None] = {}
+        try:
+            if "embedded" in modes:
+                profile = args.profile / f"embedded-{workload}.prof" if args.profile else None
+                if profile:
+                    profile.parent.mkdir(parents=True, exist_ok=True)
+                found["embedded"] = run_embedded(
+                    {**common, "RIGHTSWATCH_DATA_DIR": str(here / "embedded")}, profile
+                )
+            if "celery" in modes:
+                celery_config = here / "rightswatch-celery.yaml"
+                write_config(celery_config, base_url, args.feeds, watchlists)
+                _add_warmup_feeds(celery_config, base_url, WARMUP_FEEDS)
+                database_url, drop_database = _scratch_database(_admin_url(args.database_url))
+                try:
+                    found["celery"] = run_rightswatch(
+                        {
+                            **common,
+                            "RIGHTSWATCH_CONFIG": str(celery_config),
+                            "RIGHTSWATCH_DATABASE_URL": database_url,
+                            "RIGHTSWATCH_BROKER_URL": args.redis_url,
+                            "RIGHTSWATCH_DATA_DIR": str(here / "data"),
+                        },
+                        args.feeds,
+                        args.workers,
+                        args.pool,
+                        args.rounds_304,
+                        here / "worker.log",
+                    )
+                finally:
+                    drop_database()
+            found["reader"] = (
+                None if args.skip_reader else run_reader(base_url, args.feeds, args.workers, here)
+            )
+        finally:
+            server.terminate()
+            server.wait(10)
+        results[workload] = found
+    _report(args, results)
 
 
 def _add_warmup_feeds(config: Path, base_url: str, count: int) -> None:
@@ -305,37 +369,63 @@ def _add_warmup_feeds(config: Path, base_url: str, count: int) -> None:
 
 
 def _report(
-    args: argparse.Namespace, ours: dict[str, float], theirs: dict[str, float] | None
+    args: argparse.Namespace, results: dict[str, dict[str, dict[str, float] | None]]
 ) -> None:
     from worker import __version__
 
     print(
-        f"\n{args.feeds} feeds x {args.entries} entries (~3 KB HTML each), "
-        f"{args.names:,} watched names, {args.workers} workers, rightswatch {__version__}\n"
+        f"\n{args.feeds} feeds x {args.entries} entries, {args.names:,} watched names, "
+        f"{args.workers} Celery processes / reader threads, rightswatch {__version__}\n"
     )
-    print("| reader | entries | first cycle | entries/s | 304 cycle | 304 feeds/s |")
-    print("|---|---:|---:|---:|---:|---:|")
-    print(
-        f"| rightswatch (Celery {args.pool} x{args.workers}, PostgreSQL, matching) "
-        f"| {ours['entries']:.0f} | {ours['seconds']:.2f} s | {ours['entries_per_s']:.0f} "
-        f"| {ours['seconds_304']:.2f} s | {ours['feeds_per_s_304']:.0f} |"
-    )
-    if theirs:
-        print(
-            f"| reader update_feeds(workers={theirs['threads']:.0f}) (SQLite, no matching) "
-            f"| {theirs['entries']:.0f} | {theirs['seconds']:.2f} s "
-            f"| {theirs['entries_per_s']:.0f} "
-            f"| {theirs['seconds_304']:.2f} s | {theirs['feeds_per_s_304']:.0f} |"
-        )
-    print(f"\nmatches created: {ours['matches']:.0f}")
-    ok = ours["feeds_per_s_304"] >= TARGET_304_FEEDS_PER_S
-    print(f"304 path >= {TARGET_304_FEEDS_PER_S:.0f} feeds/s: {'yes' if ok else 'NO'}")
-    if theirs:
-        speedup = ours["entries_per_s"] / theirs["entries_per_s"]
-        print(
-            f"entries/s vs reader: {speedup:.2f}x (target >= {TARGET_SPEEDUP:.0f}x): "
-            f"{'yes' if speedup >= TARGET_SPEEDUP else 'NO'}"
-        )
+    print("| workload | reader | entries | matches | first cycle | entries/s | 304 feeds/s |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    labels = {
+        "embedded": "rightswatch run --once (embedded, SQLite, one process, matching)",
+        "celery": f"rightswatch Celery {args.pool} x{args.workers}, PostgreSQL, matching",
+        "reader": "reader update_feeds() (SQLite, no matching)",
+    }
+    verdicts = []
+    for workload, found in results.items():
+        for mode, result in found.items():
+            if result is None:
+                continue
+            label = labels[mode]
+            if mode == "reader":
+                label = (
+                    f"reader update_feeds(workers={result['threads']:.0f}) (SQLite, no matching)"
+                )
+            if mode == "embedded":
+                label += f"; start-up {result['startup']:.1f} s"
+            print(
+                f"| {workload} | {label} | {result['entries']:.0f} "
+                f"| {result.get('matches', 0):.0f} | {result['seconds']:.2f} s "
+                f"| {result['entries_per_s']:.0f} | {result['feeds_per_s_304']:.0f} |"
+            )
+        theirs = found.get("reader")
+        if not theirs:
+            continue
+        for mode, target in (("embedded", TARGET_EMBEDDED.get(workload)), ("celery", None)):
+            ours = found.get(mode)
+            if ours is None:
+                continue
+            goal = (
+                target if mode == "embedded" else (TARGET_SPEEDUP if workload == "news" else None)
+            )
+            speedup = ours["entries_per_s"] / theirs["entries_per_s"]
+            verdict = f"{workload}, {mode}: {speedup:.2f}x reader's entries/s"
+            if goal is not None:
+                verdict += f" (target >= {goal:.1f}x): {'yes' if speedup >= goal else 'NO'}"
+            verdicts.append(verdict)
+        celery = found.get("celery")
+        if celery is not None:
+            ok = celery["feeds_per_s_304"] >= TARGET_304_FEEDS_PER_S
+            verdicts.append(
+                f"{workload}, Celery 304 path >= {TARGET_304_FEEDS_PER_S:.0f} feeds/s: "
+                f"{'yes' if ok else 'NO'}"
+            )
+    print()
+    for verdict in verdicts:
+        print(verdict)
 
 
 if __name__ == "__main__":

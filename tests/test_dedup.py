@@ -123,12 +123,16 @@ def test_distinct_reports_sharing_a_template_are_not_one_story() -> None:
     assert not dedup.near_identical(short, short, frozenset(), frozenset())
 
 
-def test_the_sketch_finds_copies_and_skips_unrelated_reports() -> None:
-    original = set(dedup.sketch(_text(TITLE, REPORT)))
-    assert len(original) == dedup.SKETCH_SIZE
+def test_the_signature_finds_copies_and_skips_unrelated_reports() -> None:
+    original = dedup.signature(_text(TITLE, REPORT))
+    assert len(original) == dedup.BINS
     for body in COPIES.values():
-        assert len(original & set(dedup.sketch(_text(TITLE, body)))) >= dedup.MIN_SHARED_SKETCH
-    assert not original & set(dedup.sketch(_text("Blogger sentenced", UNRELATED)))
+        copy = dedup.signature(_text(TITLE, body))
+        assert set(dedup.bands(original)) & set(dedup.bands(copy))
+        assert dedup.estimate(dedup.positions(original), dedup.positions(copy)) >= 0.7
+    unrelated = dedup.signature(_text("Blogger sentenced", UNRELATED))
+    assert not set(dedup.bands(original)) & set(dedup.bands(unrelated))
+    assert dedup.estimate(dedup.positions(original), dedup.positions(unrelated)) < 0.1
 
 
 @pytest.mark.parametrize(

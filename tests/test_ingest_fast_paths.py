@@ -85,8 +85,8 @@ def test_clean_text_is_the_substitutions_it_replaces() -> None:
         assert normalise.clean_text(text) == _clean_by_substitution(text), repr(text)
 
 
-def test_shingles_and_sketches_keep_their_stored_definition() -> None:
-    """Stored sketches are compared across versions: CRC-32 of each UTF-8 "w1 w2 w3"."""
+def test_shingles_keep_their_definition() -> None:
+    """Stored signatures are compared across versions: CRC-32 of each UTF-8 "w1 w2 w3"."""
     words = [
         *("Ж", "ǅemal", "İstanbul", "straße", "ﬁn", "x\u0301"),
         *("中文", "٣", "a_b", "the", "\ud800"),
@@ -99,8 +99,6 @@ def test_shingles_and_sketches_keep_their_stored_definition() -> None:
         grams = zip(found, found[1:], found[2:], strict=False)
         expected = frozenset(zlib.crc32(" ".join(gram).encode()) for gram in grams)
         assert dedup.shingles(text) == expected, repr(text)
-        if len(expected) >= dedup.MIN_SHINGLES:
-            assert dedup.sketch(expected) == tuple(sorted(expected)[: dedup.SKETCH_SIZE])
 
 
 @pytest.mark.parametrize("base", ["", "https://example.org/a/feed.xml", "not a url"])

@@ -769,13 +769,28 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> L
         raise ConfigError([ConfigProblem(str(path), None, "", "file not found")]) from e
     except OSError as e:
         raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {e.strerror}")]) from e
+    version = hashlib.sha256(raw).hexdigest()
+    key = (version, path, frozenset(environ.items()) if environ is not None else None)
+    if _last_loaded is not None and _last_loaded[0] == key:
+        return _last_loaded[1]  # start-up reads the same file three times: parse it once
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise ConfigError([ConfigProblem(str(path), None, "", "not UTF-8 text")]) from e
     config = _resolve_local_feeds(parse_config(text, str(path), environ), path.parent)
     config = _resolve_pgp_keys(config, path)
-    return LoadedConfig(config=config, path=path, version=hashlib.sha256(raw).hexdigest())
+    loaded = LoadedConfig(config=config, path=path, version=version)
+    if b"pgp_key" not in raw:  # a key read from its own file may change on its own
+        _remember(key, loaded)
+    return loaded
+
+
+_last_loaded: tuple[Any, LoadedConfig] | None = None
+
+
+def _remember(key: Any, loaded: LoadedConfig) -> None:
+    global _last_loaded
+    _last_loaded = (key, loaded)
 
 
 def _resolve_local_feeds(config: Config, base: Path) -> Config:

@@ -17,6 +17,7 @@ from worker.core.types import FetchResult, PollOutcome
 from worker.db import feeds, outbox, retention
 from worker.db import websub as websub_rows
 from worker.db.models import Delivery, OperatorAlert
+from worker.db.session import make_durable
 from worker.ingest import websub
 from worker.ingest.host_gate import host_key
 from worker.ingest.pipeline import ingest_feed
@@ -77,6 +78,8 @@ def poll(
             policy=policy,
             discover_hubs=discover_hubs,
         )
+    if outcome.delivery_ids:  # committed alerts must survive a power cut too
+        make_durable(runtime.engine)
     if outcome.polled:
         metrics.polled(outcome.failed, outcome.new_entries, list(outcome.new_match_watchlists))
     return outcome

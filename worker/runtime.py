@@ -144,12 +144,14 @@ class Runtime:
         Also records whether the file is valid (operators hear of a change once).
         """
         loaded = self.config()
+        version = crypto.keyring().lookup_hash(loaded.version)  # keyed: it names the YAML
         with self.sessions() as session, session.begin():
             self._record_config_state(session, loaded)
-            if config_sync.synced_version(session) == loaded.version:
+            config_sync.check_lookup_key(session, crypto.keyring().content_key_id)
+            if config_sync.synced_version(session) == version:
                 return False
-            config_sync.sync_config(session, loaded.config, loaded.version, self.clock())
-        log.info("configuration %s synced to the database", loaded.version[:12])
+            config_sync.sync_config(session, loaded.config, version, self.clock())
+        log.info("configuration %s synced to the database", version[:12])
         return True
 
     def record_config_state(self) -> list[str]:

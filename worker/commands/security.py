@@ -66,17 +66,20 @@ def rotate_key_command(config_path: Path | None) -> None:
         runtime.wait_for_schema()
         ring = crypto.Keyring(settings.encryption_key, settings.encryption_old_keys)
         count = key_rotation.rotate(runtime.engine, Base.metadata, ring)
+        rekeyed = key_rotation.rekey_lookups(runtime.engine, ring)
         with runtime.sessions() as session, session.begin():
             audit.record(
                 session,
                 "key.rotate",
                 actor=audit.cli_actor(),
                 target=ring.current_id,
-                details={"values": count},
+                details={"values": count, "entries_rekeyed": rekeyed},
             )
     finally:
         runtime.close()
-    click.echo(f"re-encrypted {count} values under key {ring.current_id}")
+    click.echo(
+        f"re-encrypted {count} values and re-keyed {rekeyed} entries under key {ring.current_id}"
+    )
 
 
 @click.command("audit")

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.config import Config
+from worker.core.errors import RightswatchError
 from worker.core.schedule import adapted_interval
 from worker.db.models import (
+    Entry,
     Feed,
     Meta,
     Subscriber,
@@ -22,6 +24,34 @@ from worker.db.models import (
 )
 
 CONFIG_VERSION_KEY = "config_version"
+LOOKUP_KEY = "lookup_key"
+"""Meta row naming the key entry look-up hashes are made under ("none": plain SHA-256)."""
+
+
+class LookupKeyMismatch(RightswatchError):
+    """Stored look-up hashes were made under another key than this process's."""
+
+
+def check_lookup_key(session: Session, current: str) -> None:
+    """Refuse to run when the stored look-up hashes were made under another key.
+
+    Without this, setting or changing RIGHTSWATCH_ENCRYPTION_KEY would make every
+    stored entry look new (its keys no longer match) and alert again. A database
+    with entries and no record predates keyed hashes: they are plain ("none").
+    """
+    row = session.get(Meta, LOOKUP_KEY)
+    stored = row.value if row else None
+    if stored is None and session.scalar(select(Entry.id).limit(1)) is not None:
+        stored = "none"
+    if stored is None:
+        session.add(Meta(key=LOOKUP_KEY, value=current))
+    elif stored != current:
+        raise LookupKeyMismatch(
+            f"stored entry look-up hashes were made under key {stored}, this process has "
+            f"{current}: run `rightswatch rotate-key` (with the previous key in "
+            "RIGHTSWATCH_ENCRYPTION_OLD_KEYS) before polling, or every stored entry would "
+            "look new and alert again"
+        )
 
 
 def synced_version(session: Session) -> str | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from worker.db.models import (
     Delivery,
@@ -15,9 +17,11 @@ from worker.db.models import (
     Entry,
     Feed,
     Match,
-    StorySketch,
+    StoryBand,
+    StorySignature,
+    UTCDateTime,
 )
-from worker.db.sql import among, insert_new, on_postgresql
+from worker.db.sql import among, insert_ignore, insert_new, on_postgresql
 
 STORY_LOCK = 0x7277_5354
 """Advisory lock taken instead of one per key when a poll has very many (PostgreSQL)."""
@@ -40,9 +44,7 @@ def known_entries(
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-def lock_stories(
-    session: Session, link_keys: Collection[str], sketch_values: Collection[int]
-) -> None:
+def lock_stories(session: Session, link_keys: Collection[str], band_keys: Collection[int]) -> None:
     """Hold, until commit, the keys stories are found by, so two feeds polled at once see
     each other's copies of a report.
 
@@ -54,7 +56,7 @@ def lock_stories(
         return
     keys = sorted(
         {(1, int(k[:8], 16) - 2**31) for k in link_keys}
-        | {(2, (v & 0xFFFFFFFF) - 2**31) for v in sketch_values}
+        | {(2, (v & 0xFFFFFFFF) - 2**31) for v in band_keys}
     )
     if len(keys) > STORY_LOCK_LIMIT:
         keys = [(0, STORY_LOCK)]
@@ -85,18 +87,65 @@ def stories_by_link(
     return {key: story_id for key, story_id in rows if key is not None}
 
 
-def stories_by_sketch(
-    session: Session, keys: Collection[int], since: datetime
+BAND_QUERY_CHUNK = 200
+"""Band keys per SQLite statement (it allows 500 terms in one compound SELECT)."""
+_PG_BANDS = text(
+    "SELECT k.key, b.story_id FROM unnest(CAST(:keys AS bigint[])) AS k(key)"
+    " CROSS JOIN LATERAL (SELECT story_id FROM story_bands WHERE key = k.key"
+    " AND created_at >= :since ORDER BY story_id DESC LIMIT :limit) AS b"
+).bindparams(bindparam("since", type_=UTCDateTime()))
+_SQLITE_SIZES = (20, 60, BAND_QUERY_CHUNK)
+_SQLITE_BAND = (
+    "SELECT * FROM (SELECT key, story_id FROM story_bands WHERE key = :k{i}"
+    " AND created_at >= :since ORDER BY story_id DESC LIMIT :limit)"
+)
+
+
+@functools.cache
+def _sqlite_bands(count: int) -> TextClause:
+    return text(" UNION ALL ".join(_SQLITE_BAND.format(i=i) for i in range(count))).bindparams(
+        bindparam("since", type_=UTCDateTime())
+    )
+
+
+def stories_by_band(
+    session: Session, keys: Collection[int], since: datetime, limit: int
 ) -> list[tuple[int, int]]:
-    """(sketch value, story) of stories opened since ``since`` that share a value."""
+    """(band key, story) of the newest ``limit`` stories opened since ``since`` per band key.
+
+    Per key an index range scan of at most ``limit`` rows of the primary key (key,
+    story), so a band thousands of stories share costs no more. Written as text: the
+    ORM compiling one subquery per key cost more than running them.
+    """
     if not keys:
         return []
+    if on_postgresql(session):
+        result = session.execute(_PG_BANDS, {"keys": list(keys), "since": since, "limit": limit})
+        return [tuple(r) for r in result]
+    ordered = sorted(keys)
+    rows: set[tuple[int, int]] = set()
+    for start in range(0, len(ordered), BAND_QUERY_CHUNK):
+        chunk = ordered[start : start + BAND_QUERY_CHUNK]
+        # Padded (repeating a key) to one of a few sizes: a few statements to compile.
+        size = next(s for s in _SQLITE_SIZES if s >= len(chunk))
+        chunk += chunk[-1:] * (size - len(chunk))
+        statement = _sqlite_bands(size)
+        params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(chunk)}
+        result = session.execute(statement, {**params, "since": since, "limit": limit})
+        rows.update((key, story) for key, story in result)
+    return list(rows)
+
+
+def story_signatures(session: Session, story_ids: Collection[int]) -> dict[int, bytes]:
+    """Stored signatures of stories (their first entries)."""
+    if not story_ids:
+        return {}
     rows = session.execute(
-        select(StorySketch.key, StorySketch.story_id).where(
-            among(session, StorySketch.key, keys), StorySketch.created_at >= since
+        select(StorySignature.story_id, StorySignature.signature).where(
+            among(session, StorySignature.story_id, story_ids)
         )
     )
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return {story_id: bytes(signature) for story_id, signature in rows}
 
 
 def entry_texts(session: Session, entry_ids: Collection[int]) -> dict[int, tuple[str, str, str]]:
@@ -165,8 +214,12 @@ def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> list[tup
     return insert_new(session, Entry, rows, Entry.identity_key, Entry.id)
 
 
-def insert_sketches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    insert_new(session, StorySketch, rows, StorySketch.key)
+def insert_signatures(
+    session: Session, signatures: Sequence[dict[str, Any]], bands: Sequence[dict[str, Any]]
+) -> None:
+    """Store the signatures and band keys of stories just opened."""
+    insert_ignore(session, StorySignature, signatures)
+    insert_ignore(session, StoryBand, bands)
 
 
 def insert_matches(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str, int]]:

@@ -1,4 +1,5 @@
-"""``rightswatch rotate-key``: every encrypted value re-encrypted under the current key.
+"""``rightswatch rotate-key``: every encrypted value re-encrypted under the current key,
+every look-up hash of entry content remade under its content key.
 
 Walks every table the models give encrypted columns, in primary-key order and
 in committed batches, so an interrupted rotation is resumed by running it again
@@ -9,8 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Text, column, select, table, tuple_, update
+from sqlalchemy import Engine, MetaData, Text, column, delete, select, table, tuple_, update
+from sqlalchemy.orm import Session
 
+from worker.core import dedup
+from worker.db import config_sync
+from worker.db.models import Entry, Feed, Meta, StoryBand, StorySignature, StorySketch
 from worker.security.crypto import EncryptedJSON, EncryptedText, Keyring
 
 
@@ -73,3 +78,84 @@ def rotate(engine: Engine, metadata: MetaData, ring: Keyring, batch: int = 500) 
                 break
             last = tuple(rows_list[-1][: len(key)])
     return rewritten
+
+
+def rekey_lookups(engine: Engine, ring: Keyring, batch: int = 500) -> int:
+    """Remake every look-up hash of entry content under the ring's content key.
+
+    Link, identity and content keys from the entries' (decrypted) identity, link and
+    text; story signatures and bands from the stories' text; the unkeyed sketches of
+    earlier versions, the config version and the feeds' body hashes are dropped (the
+    next start and poll remake them). Batches are committed and every value is
+    recomputed from its source, so an interrupted run is finished by running it again;
+    the meta row naming the key is written last (polling is refused until then).
+    Returns how many entries were re-keyed.
+    """
+    key = ring.content_key
+    done = 0
+    last = 0
+    while True:
+        with Session(engine) as session, session.begin():
+            rows = session.scalars(
+                select(Entry).where(Entry.id > last).order_by(Entry.id).limit(batch)
+            ).all()
+            signed = set(
+                session.scalars(
+                    select(StorySignature.story_id).where(
+                        StorySignature.story_id.in_([e.id for e in rows])
+                    )
+                )
+            )
+            for entry in rows:
+                identity = entry.identity or _identity_of(entry)
+                entry.identity = identity
+                entry.identity_key = dedup.identity_key(identity, key)
+                if entry.link_key is not None and entry.link:
+                    entry.link_key = dedup.link_key(entry.link, key)
+                text = (entry.title, entry.summary, entry.content)
+                if entry.forgotten_at is None or any(text):
+                    entry.content_hash = ring.lookup_hash(dedup.content_hash(*text))
+                if ring.enabled and entry.published_at is not None:
+                    entry.published = entry.published_at.isoformat()
+                    entry.published_at = None
+                if entry.id in signed:
+                    _resign(session, entry, key)
+            done += len(rows)
+        if len(rows) < batch:
+            break
+        last = rows[-1].id
+    with Session(engine) as session, session.begin():
+        session.execute(delete(StorySketch))
+        session.execute(update(Feed).values(body_hash=None))
+        session.execute(delete(Meta).where(Meta.key == config_sync.CONFIG_VERSION_KEY))
+        session.merge(Meta(key=config_sync.LOOKUP_KEY, value=ring.content_key_id))
+    return done
+
+
+def _identity_of(entry: Entry) -> str:
+    """The identity of an entry stored before identities were kept (GUID, link, text)."""
+    text_hash = dedup.content_hash(entry.title, entry.summary, entry.content)
+    return dedup.entry_identity(entry.guid, entry.link, text_hash)
+
+
+def _resign(session: Session, entry: Entry, key: bytes | None) -> None:
+    """The story's signature and bands remade under ``key`` (dropped if its text is gone)."""
+    session.execute(delete(StoryBand).where(StoryBand.story_id == entry.id))
+    signature = dedup.signature(
+        dedup.shingles(dedup.story_text(entry.title, entry.summary, entry.content)), key
+    )
+    if not signature:
+        session.execute(delete(StorySignature).where(StorySignature.story_id == entry.id))
+        return
+    session.execute(
+        update(StorySignature)
+        .where(StorySignature.story_id == entry.id)
+        .values(signature=dedup.pack_signature(signature))
+    )
+    created = session.scalar(
+        select(StorySignature.created_at).where(StorySignature.story_id == entry.id)
+    )
+    session.add_all(
+        StoryBand(key=band, story_id=entry.id, created_at=created)
+        for band in dict.fromkeys(dedup.bands(signature))
+    )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -142,7 +143,14 @@ class Entry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id"), index=True)
     identity_key: Mapped[str] = mapped_column(String(64))
-    """SHA-256 of the entry's identity (GUID, link or content hash); unique per feed."""
+    """SHA-256 of the entry's identity (GUID, link or content hash), an HMAC under the
+    content key with an encryption key; unique per feed."""
+    published: Mapped[str | None] = mapped_column(EncryptedText())
+    """With an encryption key, the publication time (ISO 8601) instead of ``published_at``:
+    a plain time would join the entry to the public item it came from."""
+    identity: Mapped[str | None] = mapped_column(EncryptedText())
+    """The identity itself (``guid:…``, ``link:…``, ``hash:…``): ``rotate-key`` re-keys
+    ``identity_key`` from it. None for entries stored before it was kept."""
     guid: Mapped[str | None] = mapped_column(EncryptedText())
     link: Mapped[str | None] = mapped_column(EncryptedText())
     title: Mapped[str] = mapped_column(EncryptedText())
@@ -169,15 +177,46 @@ class Entry(Base):
 
     __table_args__ = (UniqueConstraint("feed_id", "identity_key"),)
 
+    @property
+    def published_time(self) -> datetime | None:
+        """When the feed says the entry was published (from whichever column holds it)."""
+        if self.published_at is not None or self.published is None:
+            return self.published_at
+        return datetime.fromisoformat(self.published)
+
 
 class StorySketch(Base):
-    """Index of stories by their text's MinHash sketch (for entries that matched a watch list)."""
+    """Index of stories by their text's bottom-k sketch, written by earlier versions (unkeyed
+    CRC-32 values: ``rotate-key`` deletes them; retention too)."""
 
     __tablename__ = "story_sketches"
 
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True)
     """The entry that opened the story."""
+    created_at: Mapped[Timestamp]
+
+
+class StorySignature(Base):
+    """A story's MinHash signature (for entries that matched a watch list): compared with a
+    new entry's instead of re-reading and re-shingling the story's text."""
+
+    __tablename__ = "story_signatures"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True)
+    """The entry that opened the story."""
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    """dedup.BINS little-endian 32-bit values (keyed with an encryption key)."""
+    created_at: Mapped[Timestamp]
+
+
+class StoryBand(Base):
+    """Index of stories by the LSH band keys of their signature."""
+
+    __tablename__ = "story_bands"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True)
     created_at: Mapped[Timestamp]
 
 

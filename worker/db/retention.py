@@ -32,6 +32,8 @@ from worker.db.models import (
     Match,
     OperatorAlert,
     RateLimit,
+    StoryBand,
+    StorySignature,
     StorySketch,
 )
 from worker.db.session import SessionFactory
@@ -126,6 +128,7 @@ _FORGOTTEN: dict[str, Any] = {
     "content": "",
     "language": None,
     "published_at": None,
+    "published": None,
     "updated_at": None,
     "story_id": None,
 }
@@ -163,9 +166,10 @@ def purge_session(session: Session, cut: Cutoffs, now: datetime) -> PurgeReport:
         ids = list(session.scalars(doomed))
         for start in range(0, len(ids), 500):
             batch = ids[start : start + 500]
-            report.story_sketches += _deleted(
-                session, delete(StorySketch).where(StorySketch.story_id.in_(batch))
-            )
+            for index in (StorySketch, StorySignature, StoryBand):
+                report.story_sketches += _deleted(
+                    session, delete(index).where(index.story_id.in_(batch))
+                )
             _deleted(session, update(Entry).where(Entry.story_id.in_(batch)).values(story_id=None))
             report.entries += _deleted(
                 session,

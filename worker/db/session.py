@@ -88,9 +88,23 @@ def _readable(dbapi_connection: Any) -> bool:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL syncs at checkpoints, not at every commit: a commit survives
+    # the process dying, and a power cut can roll back only the last polls (which the
+    # next poll makes again). A poll that created alerts is made durable at once by
+    # make_durable.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def make_durable(engine: Engine) -> None:
+    """On SQLite, sync what is committed to disk now (a WAL checkpoint); a no-op elsewhere
+    (PostgreSQL syncs every commit)."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

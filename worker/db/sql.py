@@ -58,6 +58,21 @@ def insert_new(
     return list(result.scalars()) if len(columns) == 1 else [tuple(r) for r in result]
 
 
+def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows, skipping those that already exist, when nothing needs to come back.
+
+    On SQLite one Core ``executemany`` (the driver's loop, no RETURNING to fetch row
+    by row): the many small rows of an index such as a story's band keys.
+    """
+    if not rows:
+        return
+    if on_postgresql(session):
+        insert_new(session, model, rows, *model.__table__.primary_key.columns)
+        return
+    statement = sqlite.insert(model.__table__).on_conflict_do_nothing()
+    session.connection().execute(statement, list(rows))
+
+
 @cache
 def _unnest_insert(table: Table, keys: tuple[str, ...], returning: tuple[str, ...]) -> Any:
     arrays = [bindparam(k, type_=postgresql.ARRAY(table.c[k].type, dimensions=1)) for k in keys]
@@ -74,7 +89,7 @@ def among(session: Session, column: Any, values: Collection[Any]) -> ColumnEleme
     """``column IN values``. On PostgreSQL as ``= ANY(array)``: one parameter whatever the
     number of values, so the statement text stays the same and is prepared once, where
     an expanding IN makes a new statement for every count (a poll's 50 identity keys,
-    its hundreds of sketch values)."""
+    its hundreds of band keys)."""
     if on_postgresql(session):
         array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
         return column == any_(array)  # type: ignore[no-any-return]

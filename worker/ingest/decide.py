@@ -15,7 +15,7 @@ matched again: only a watch list it did not match before makes a new alert.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from worker.core import dedup
@@ -25,8 +25,11 @@ from worker.ingest.normalise import normalise_entry
 Keyed = tuple[NormalisedEntry, dedup.EntryKeys]
 
 
-def keyed(parsed: ParsedFeed) -> list[Keyed]:
-    """Normalise and key every item; GUIDs and links shared by several items are not keys."""
+def keyed(parsed: ParsedFeed, key: bytes | None = None) -> list[Keyed]:
+    """Normalise and key every item; GUIDs and links shared by several items are not keys.
+
+    ``key``: the keyring's content key (the keys are then HMACs).
+    """
     entries = [normalise_entry(p, parsed.language) for p in parsed.entries]
     canonical = [dedup.canonical_link(e.link) if e.link else None for e in entries]
     shared_guids = dedup.repeated(e.guid.strip() if e.guid else None for e in entries)
@@ -36,7 +39,11 @@ def keyed(parsed: ParsedFeed) -> list[Keyed]:
         guid = entry.guid if entry.guid and entry.guid.strip() not in shared_guids else None
         usable_link = entry.link if link and link not in shared_links else None
         identity = dedup.entry_identity(guid, usable_link, entry.content_hash)
-        keys = dedup.EntryKeys(dedup.identity_key(identity), dedup.link_key(usable_link))
+        keys = dedup.EntryKeys(
+            dedup.identity_key(identity, key), dedup.link_key(usable_link, key), identity
+        )
+        if key is not None:  # the stored content hash is a look-up key of the text too
+            entry = replace(entry, content_hash=dedup.lookup_hash(entry.content_hash, key))
         by_identity.setdefault(keys.identity_key, (entry, keys))
     return list(by_identity.values())
 

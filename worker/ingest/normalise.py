@@ -5,13 +5,12 @@ Pure: takes a :class:`ParsedEntry`, returns a :class:`NormalisedEntry`.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from html import unescape
 from html.parser import HTMLParser
 
-from worker.core.dedup import entry_identity
+from worker.core.dedup import content_hash, entry_identity
 from worker.core.types import NormalisedEntry, ParsedEntry
 
 _BLOCK = frozenset(
@@ -146,10 +145,6 @@ def _plain_markup_text(html: str) -> str | None:
         return None
     parts.append(unescape(pieces[-1]) if "&" in pieces[-1] else pieces[-1])
     return "".join(parts)
-
-
-def content_hash(title: str, summary: str, content: str) -> str:
-    return hashlib.sha256("\x1f".join((title, summary, content)).encode()).hexdigest()
 
 
 def normalise_entry(parsed: ParsedEntry, feed_language: str | None = None) -> NormalisedEntry:

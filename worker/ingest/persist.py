@@ -21,6 +21,7 @@ from worker.db import entries, outbox, subscribers
 from worker.ingest import decide, stories
 from worker.ingest.policy import PollPolicy
 from worker.matching import Matcher
+from worker.security import crypto
 
 
 def persist(
@@ -32,7 +33,8 @@ def persist(
     policy: PollPolicy,
 ) -> PollOutcome:
     """Store what is new or changed in ``parsed``; the ids of what fans out."""
-    items = decide.keyed(parsed)
+    content_key = crypto.keyring().content_key
+    items = decide.keyed(parsed, content_key)
     known_rows = entries.known_entries(
         session,
         feed_id,
@@ -46,15 +48,15 @@ def persist(
         session,
         [_text_values(entry_id, entry, keys, now) for entry_id, (entry, keys) in sorted_out.changed]
         + [
-            {"id": entry_id, "link_key": keys.link_key, "guid": entry.guid}
+            {"id": entry_id, "link_key": keys.link_key, "guid": entry.guid, "link": entry.link}
             for entry_id, (entry, keys) in sorted_out.relinked
         ],
     )
     fresh = [stories.Fresh(e, k, by_watchlist(matcher, e, feed_id)) for e, k in sorted_out.fresh]
     for f in fresh:
         if f.hits:
-            f.compare_by_text()
-    entry_ids = _insert_with_stories(session, feed_id, fresh, now, policy)
+            f.compare_by_text(content_key)
+    entry_ids = insert_with_stories(session, feed_id, fresh, now, policy)
     for f, entry_id in zip(fresh, entry_ids, strict=True):
         if entry_id is not None:
             story_of[entry_id] = f.story or entry_id
@@ -120,52 +122,70 @@ def by_watchlist(matcher: Matcher, entry: NormalisedEntry, feed_id: str) -> dict
     return hits
 
 
-def _insert_with_stories(
+def insert_with_stories(
     session: Session, feed_id: str, fresh: list[stories.Fresh], now: datetime, policy: PollPolicy
 ) -> list[int | None]:
     """Insert the new entries with their stories; their ids in order (None: not inserted)."""
     if not fresh:
         return []
-    link_keys = {f.keys.link_key for f in fresh if f.keys.link_key}
-    sketch_values = {value for f in fresh for value in f.sketch}
-    entries.lock_stories(session, link_keys, sketch_values)
-    since = now - policy.story_window
-    counts = stories.shared_sketches(
-        fresh, entries.stories_by_sketch(session, sketch_values, since)
-    )
-    texts = {
-        story_id: stories.story_text(*text)
-        for story_id, text in entries.entry_texts(session, stories.candidates(counts)).items()
-    }
-    stories.assign(fresh, entries.stories_by_link(session, link_keys, since), counts, texts)
+    find_stories(session, fresh, now - policy.story_window)
+    # Inserted in keyed order, not the feed's: ids do not give away an item's place in it.
+    order = sorted(fresh, key=lambda f: f.keys.identity_key) if crypto.keyring().enabled else fresh
     ids_by_key = dict(
         entries.insert_entries(
-            session, [_entry_row(feed_id, f, now) for f in fresh if f.twin is None]
+            session, [_entry_row(feed_id, f, now) for f in order if f.twin is None]
         )
     )
-    twins = [f for f in fresh if f.twin is not None]
+    twins = [f for f in order if f.twin is not None]
     for f in twins:
         f.story = ids_by_key.get(fresh[f.twin].keys.identity_key) if f.twin is not None else None
     if twins:
         ids_by_key.update(
             entries.insert_entries(session, [_entry_row(feed_id, f, now) for f in twins])
         )
-    entries.insert_sketches(
+    opened = [
+        (ids_by_key[f.keys.identity_key], f)
+        for f in fresh
+        if f.story is None and f.signature and f.keys.identity_key in ids_by_key
+    ]
+    entries.insert_signatures(
         session,
         [
-            {"key": v, "story_id": ids_by_key[f.keys.identity_key], "created_at": now}
-            for f in fresh
-            if f.story is None and f.keys.identity_key in ids_by_key
-            for v in f.sketch
+            {"story_id": i, "signature": dedup.pack_signature(f.signature), "created_at": now}
+            for i, f in opened
+        ],
+        [
+            {"key": band, "story_id": i, "created_at": now}
+            for i, f in opened
+            for band in dict.fromkeys(f.bands)
         ],
     )
     return [ids_by_key.get(f.keys.identity_key) for f in fresh]
+
+
+def find_stories(session: Session, fresh: list[stories.Fresh], since: datetime) -> None:
+    """Lock the keys the new entries' stories are found by, read the candidates stored
+    since ``since`` (a bounded number per entry) and set each entry's story or twin."""
+    link_keys = {f.keys.link_key for f in fresh if f.keys.link_key}
+    band_keys = {band for f in fresh for band in f.bands}
+    entries.lock_stories(session, link_keys, band_keys)
+    candidates = stories.band_candidates(
+        fresh, entries.stories_by_band(session, band_keys, since, dedup.BUCKET_LIMIT)
+    )
+    signatures = {
+        story_id: dedup.positions(dedup.unpack_signature(blob))
+        for story_id, blob in entries.story_signatures(session, set().union(*candidates)).items()
+    }
+    shortlists = stories.shortlist(fresh, candidates, signatures)
+    texts = entries.entry_texts(session, {s for chosen in shortlists for s in chosen})
+    stories.assign(fresh, entries.stories_by_link(session, link_keys, since), shortlists, texts)
 
 
 def _entry_row(feed_id: str, f: stories.Fresh, now: datetime) -> dict[str, Any]:
     return {
         "feed_id": feed_id,
         "identity_key": f.keys.identity_key,
+        "identity": f.keys.identity,
         "link_key": f.keys.link_key,
         "guid": f.entry.guid,
         "link": f.entry.link,
@@ -173,11 +193,18 @@ def _entry_row(feed_id: str, f: stories.Fresh, now: datetime) -> dict[str, Any]:
         "summary": f.entry.summary,
         "content": f.entry.content,
         "language": f.entry.language,
-        "published_at": f.entry.published,
+        **_published(f.entry.published),
         "content_hash": f.entry.content_hash,
         "first_seen_at": now,
         "story_id": f.story,
     }
+
+
+def _published(when: datetime | None) -> dict[str, Any]:
+    """The publication time: plain without an encryption key, else only encrypted."""
+    if when is None or not crypto.keyring().enabled:
+        return {"published_at": when, "published": None}
+    return {"published_at": None, "published": when.isoformat()}
 
 
 def _text_values(
@@ -192,7 +219,7 @@ def _text_values(
         "summary": entry.summary,
         "content": entry.content,
         "language": entry.language,
-        "published_at": entry.published,
+        **_published(entry.published),
         "content_hash": entry.content_hash,
         "updated_at": now,
     }

@@ -9,7 +9,6 @@ alerts only after the commit.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import replace
@@ -32,6 +31,7 @@ from worker.ingest.persist import persist
 from worker.ingest.policy import PollPolicy
 from worker.ingest.sources import fetch_source, parse_source
 from worker.matching import Matcher
+from worker.security import crypto
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def _poll(
             log.exception("feed %s: unexpected error while fetching", feed.id)
             error = FetchError(f"unexpected error: {e!r}")
             return feed_record.failed(session, feed, error, now, policy)
-        body_hash = None if result.not_modified else hashlib.sha256(result.body).hexdigest()
+        body_hash = None if result.not_modified else crypto.keyring().lookup_hash(result.body)
         parsed: ParsedFeed | None = None
         if body_hash is not None and body_hash != feed.body_hash:
             try:

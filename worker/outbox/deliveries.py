@@ -110,7 +110,7 @@ def _alert(
         feed_title=feed.title or feed.id,
         entry_title=entry.title,
         entry_link=entry.link,
-        entry_published=entry.published_at,
+        entry_published=entry.published_time,
         terms=tuple(
             AlertTerm(h["kind"], h["term"], h["text"], h["field"], h["variant"]) for h in match.hits
         ),

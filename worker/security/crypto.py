@@ -8,7 +8,9 @@ carries the id of its key (``rw1:<key id>:<nonce+ciphertext>``), so old keys
 (``RIGHTSWATCH_ENCRYPTION_OLD_KEYS``) still read while ``rotate-key``
 re-encrypts row by row. Without a key, values are written with a plain-text
 marker (``rw0:``) that a later ``rotate-key`` encrypts. Look-ups use a blind
-index: HMAC-SHA256 under a key derived (HKDF) from the encryption key.
+index: HMAC-SHA256 under a key derived (HKDF) from the encryption key. Look-up
+keys of entry content (link and identity keys, story signatures, the config
+version) are keyed with another derived key, :attr:`Keyring.content_key`.
 """
 
 from __future__ import annotations
@@ -79,6 +81,14 @@ class Keyring:
             if current
             else _NO_KEY_INDEX
         )
+        self.content_key: bytes | None = (
+            HKDF(hashes.SHA256(), 32, salt=None, info=b"rightswatch content keys").derive(current)
+            if current
+            else None
+        )
+        """Key of every look-up hash of entry content (None without an encryption key: then
+        they are plain SHA-256, as before keys existed)."""
+        self.content_key_id = key_id(self.content_key) if self.content_key else "none"
 
     def __repr__(self) -> str:
         return f"Keyring(current={self.current_id}, keys={len(self._ciphers)})"
@@ -117,6 +127,14 @@ class Keyring:
         if self.current_id is None:
             return stored.startswith(PLAIN)
         return stored.startswith(f"{SEALED}{self.current_id}:")
+
+    def lookup_hash(self, data: str | bytes) -> str:
+        """SHA-256 of ``data``, or with an encryption key its HMAC under :attr:`content_key`:
+        how a look-up hash of entry or configuration content is stored."""
+        raw = data.encode() if isinstance(data, str) else data
+        if self.content_key is None:
+            return hashlib.sha256(raw).hexdigest()
+        return hmac.new(self.content_key, raw, "sha256").hexdigest()
 
     def blind_index(self, value: str) -> str:
         """Keyed hash for equality look-ups (e-mail addresses compare case-insensitively)."""
