@@ -8,30 +8,19 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 
 from sqlalchemy import select
 
 from tests.support.api import Stack
+from tests.support.cli import run_rightswatch
 from tests.support.waits import wait_for
 from worker.db import audit
 from worker.db.models import Subscriber
 
 
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "RIGHTSWATCH_DATABASE_URL": stack.settings.database_url,
-        "RIGHTSWATCH_CONFIG": str(stack.settings.config_path),
-        "RIGHTSWATCH_DATA_DIR": str(stack.settings.data_dir),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "worker", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """A rightswatch command on the stack's database, configuration and SMTP server."""
+    return run_rightswatch(*args, env={**os.environ, **stack.settings.environ})
 
 
 def desk(stack: Stack) -> Subscriber:

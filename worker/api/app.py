@@ -32,6 +32,7 @@ from worker import __version__, logs, metrics
 from worker.api import (
     desk,
     pages,
+    pages_links,
     routes_operator,
     routes_ops,
     routes_public,
@@ -88,7 +89,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         redirect_slashes=False,
     )
     app.state.api = state
-    for module in (routes_public, pages, desk, routes_operator, routes_ops, routes_websub):
+    for module in (
+        routes_public,
+        pages,
+        pages_links,
+        desk,
+        routes_operator,
+        routes_ops,
+        routes_websub,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(service.InvalidField, _invalid_field)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from worker.api.deps import ID_PATTERN, RESPONSES, State, as_json
-from worker.api.pages import FORM_RESPONSES, HTML, PAGE_RESPONSES, Lang, View, view
+from worker.api.page_view import FORM_RESPONSES, HTML, PAGE_RESPONSES, Lang, View, view
 from worker.api.rate_limits import Limit
 from worker.api.routes_public import client
 from worker.db import audit, desk, outbox
