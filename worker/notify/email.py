@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from email.header import Header
 from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP, Policy
@@ -57,10 +58,30 @@ class _VerbatimHeader(UnstructuredHeader, BaseHeader):
         return f"{self.name}: {value}{policy.linesep}"
 
 
+class _SubjectHeader(UnstructuredHeader, BaseHeader):
+    """A subject that reads back exactly as it was written.
+
+    CPython's folder moves a value that fits on a line, but not beside its name,
+    onto a continuation line (parsers read the fold's blank into the subject),
+    and encodes each non-ASCII word on its own, so the blank between two such
+    words is lost when they are decoded (RFC 2047 6.2). ASCII is folded by the
+    policy without the first break; other text is encoded as a whole.
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        value = str(self)
+        if not value.isascii():
+            encoded = Header(value, "utf-8", header_name=self.name).encode(linesep=policy.linesep)
+            return f"{self.name}: {encoded}{policy.linesep}"
+        folded = super().fold(policy=policy)
+        return folded.replace(f"{self.name}:{policy.linesep} ", f"{self.name}: ", 1)
+
+
 _registry = HeaderRegistry()
 _registry.map_to_type("list-unsubscribe", _VerbatimHeader)
+_registry.map_to_type("subject", _SubjectHeader)
 POLICY = default_policy.clone(header_factory=_registry)
-"""The default policy, with List-Unsubscribe sent verbatim."""
+"""The default policy, with List-Unsubscribe sent verbatim and Subject never starting blank."""
 
 
 def smtp_address(address: str) -> str:
