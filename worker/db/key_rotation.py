@@ -1,5 +1,6 @@
 """``rightswatch rotate-key``: every encrypted value re-encrypted under the current key,
-every look-up hash of entry content remade under its content key.
+every look-up hash of entry content remade under its content key, every delivery's
+receiver key remade under its index key.
 
 Walks every table the models give encrypted columns, in primary-key order and
 in committed batches, so an interrupted rotation is resumed by running it again
@@ -14,7 +15,7 @@ from sqlalchemy import Engine, MetaData, Text, column, delete, select, table, tu
 from sqlalchemy.orm import Session
 
 from worker.core import dedup
-from worker.db import config_sync
+from worker.db import config_sync, outbox
 from worker.db.models import Entry, Feed, Meta, StoryBand, StorySignature, StorySketch
 from worker.security.crypto import EncryptedJSON, EncryptedText, Keyring
 
@@ -159,3 +160,52 @@ def _resign(session: Session, entry: Entry, key: bytes | None) -> None:
         StoryBand(key=band, story_id=entry.id, created_at=created)
         for band in dict.fromkeys(dedup.bands(signature))
     )
+
+
+def rekey_destinations(engine: Engine, ring: Keyring, batch: int = 500) -> int:
+    """Remake every delivery's receiver key from its subscriber's (decrypted) address
+    under the ring's blind index: keys made under an old key, and the plain
+    ``webhook:http://host:port`` of rows written before receivers were keyed, alike (so
+    old and new rows to one receiver still share the per-destination limit).
+
+    Committed in batches and recomputed from the source: running it again finishes an
+    interrupted run. Returns how many rows changed.
+    """
+    deliveries = table(
+        "deliveries",
+        column("id", Text()),
+        column("subscriber_id", Text()),
+        column("destination", Text()),
+    )
+    subscribers = table(
+        "subscribers", column("id", Text()), column("channel", Text()), column("address", Text())
+    )
+    changed = 0
+    last = ""
+    while True:
+        with engine.begin() as connection:
+            rows = connection.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.destination,
+                    subscribers.c.channel,
+                    subscribers.c.address,
+                )
+                .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                .where(deliveries.c.id > last)
+                .order_by(deliveries.c.id)
+                .limit(batch)
+            ).all()
+            for delivery_id, destination, channel, address in rows:
+                fresh = outbox.destination_key(channel, ring.decrypt(address), ring.blind_index)
+                if fresh != destination:
+                    connection.execute(
+                        update(deliveries)
+                        .where(deliveries.c.id == delivery_id)
+                        .values(destination=fresh)
+                    )
+                    changed += 1
+        if len(rows) < batch:
+            break
+        last = rows[-1][0]
+    return changed
