@@ -11,6 +11,7 @@ directly (connecting to the public address is what it must do, and a test may no
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.support.feeds import feed_xml
+from tests.support.network import self_signed_certificate
 from worker.ingest.fetch import Fetcher
 from worker.security.destinations import RedirectRefused, redirect_addresses
 from worker.settings import Settings
@@ -68,6 +70,44 @@ def test_a_redirect_connects_to_the_address_it_checked(
     assert [r.path for r, _ in checked.log] == ["/feed.xml", "/moved.xml"]
     assert rebound.log == []
     assert asked.count("localhost") == 1, "one DNS answer, checked and connected to"
+
+
+def test_an_https_redirect_keeps_its_name_for_tls_at_the_pinned_address(
+    checked_and_rebound: tuple[HTTPServer, HTTPServer],
+    write_config: Callable[..., Path],
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SNI and the certificate check use ``localhost`` while the socket goes to the
+    checked 127.0.0.2 (a certificate for ``localhost`` only, trusted by this process)."""
+    origin, _ = checked_and_rebound
+    cert, key = self_signed_certificate(tmp_path, "localhost")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    secure = HTTPServer(host="127.0.0.2", port=0, ssl_context=context)
+    secure.start()
+    try:
+        origin.expect_request("/feed.xml").respond_with_data(
+            "", status=302, headers={"Location": f"https://localhost:{secure.port}/moved.xml"}
+        )
+        secure.expect_request(
+            "/moved.xml", headers={"Host": f"localhost:{secure.port}"}
+        ).respond_with_data(feed_xml([]), content_type="application/rss+xml")
+        fetcher = Fetcher(
+            make_settings(write_config("feeds: []\n")),
+            resolve=lambda host, port: ["127.0.0.2"] if host == "localhost" else [host],
+        )
+        try:
+            result = fetcher.fetch(f"http://127.0.0.2:{origin.port}/feed.xml")
+        finally:
+            fetcher.close()
+        assert result.status == 200 and result.url.startswith("https://localhost:")
+        assert [r.path for r, _ in secure.log] == ["/moved.xml"]
+    finally:
+        secure.clear()
+        secure.stop()
 
 
 def test_the_filter_pins_the_answer_it_checked() -> None:
