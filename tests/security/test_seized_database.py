@@ -17,7 +17,6 @@ for every stored entry again).
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import struct
 import zlib
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 
 from worker.core import dedup
@@ -93,24 +93,33 @@ def _run(settings: Settings) -> str:
         runtime.close()
 
 
-def _cells(database: Path) -> tuple[set[str], set[int]]:
-    """Every stored value of every table, as text and (for numbers and blobs) as integers."""
+def _cells(url: str) -> tuple[set[str], set[int]]:
+    """Every stored value of every table (SQLite or PostgreSQL), as text and (numbers
+    and blobs) as integers."""
     texts: set[str] = set()
     numbers: set[int] = set()
-    with sqlite3.connect(database) as connection:
-        tables = [
-            r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        ]
-        for table in tables:
-            for row in connection.execute(f'SELECT * FROM "{table}"'):
-                for value in row:
-                    if isinstance(value, str):
-                        texts.add(value)
-                    elif isinstance(value, int):
-                        numbers.add(value)
-                        numbers.add(value & 0xFFFFFFFF)
-                    elif isinstance(value, bytes) and len(value) % 4 == 0:
-                        numbers.update(struct.unpack(f"<{len(value) // 4}I", value))
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            for table in sa.inspect(connection).get_table_names():
+                for row in connection.execute(sa.text(f'SELECT * FROM "{table}"')):
+                    for value in row:
+                        if isinstance(value, memoryview):
+                            value = bytes(value)
+                        if isinstance(value, bool) or value is None:
+                            continue
+                        if isinstance(value, int):
+                            numbers.update((value, value & 0xFFFFFFFF))
+                        elif isinstance(value, bytes):
+                            if len(value) % 4 == 0:
+                                numbers.update(struct.unpack(f"<{len(value) // 4}I", value))
+                            texts.add(value.hex())
+                        else:
+                            texts.add(str(value))
+            urls = list(connection.execute(sa.text("SELECT url FROM feeds")).scalars())
+    finally:
+        engine.dispose()
+    texts.update(urls)
     return texts, numbers
 
 
@@ -156,11 +165,13 @@ def _unkeyed_hashes(entry: NormalisedEntry, texts: set[str], numbers: set[int]) 
     return found
 
 
-def _attack(database: Path, config: Path) -> dict[str, set[str]]:
+def _attack(database: str, config: Path) -> dict[str, set[str]]:
     """What joins: item guid → the unkeyed values of it found in the database."""
     texts, numbers = _cells(database)
-    with sqlite3.connect(database) as connection:
-        urls = [r[0] for r in connection.execute("SELECT url FROM feeds")]
+    engine = sa.create_engine(database)
+    with engine.connect() as connection:
+        urls = list(connection.execute(sa.text("SELECT url FROM feeds")).scalars())
+    engine.dispose()
     found: dict[str, set[str]] = {}
     for url in urls:
         body = httpx.get(url).content
@@ -176,6 +187,7 @@ def _attack(database: Path, config: Path) -> dict[str, set[str]]:
                 "text": entry.content_hash,
                 "published": entry.published.isoformat(),
                 "published (SQLite)": entry.published.strftime("%Y-%m-%d %H:%M:%S"),
+                "published (PostgreSQL)": str(entry.published),
             }
             hits = {name for name, value in guess.items() if any(value in t for t in texts)}
             hits |= _unkeyed_hashes(entry, texts, numbers)
@@ -200,37 +212,44 @@ def news(httpserver: HTTPServer) -> str:
     return httpserver.url_for("/news.xml")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database the service writes and the attacker takes: a SQLite file, or a
+    PostgreSQL database (read in full, as a dump would hold it)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'rightswatch.db'}"
+    return str(request.getfixturevalue("pg_database"))
+
+
 def test_without_the_key_a_seized_database_joins_no_public_item(
-    news: str,
-    write_config: Callable[..., Path],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
+    news: str, store: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
 ) -> None:
     config = write_config(CONFIG.format(url=news))
-    keyed = make_settings(config, RIGHTSWATCH_ENCRYPTION_KEY=new_key())
+    keyed = make_settings(
+        config, RIGHTSWATCH_DATABASE_URL=store, RIGHTSWATCH_ENCRYPTION_KEY=new_key()
+    )
     assert _run(keyed).endswith("entries: 4 new | matches: 2 new | alerts: 2 sent, 0 failed")
-    database = tmp_path / "data" / "rightswatch.db"
-    assert _attack(database, config) == {}
+    assert _attack(store, config) == {}
     # What it still shows: the feed's URL, how many entries and matches, and when seen.
-    with sqlite3.connect(database) as connection:
-        assert connection.execute("SELECT url FROM feeds").fetchall() == [(news,)]
-        assert connection.execute("SELECT count(*) FROM entries").fetchone() == (4,)
-        assert connection.execute("SELECT count(*) FROM matches").fetchone() == (2,)
-        assert connection.execute("SELECT count(published_at) FROM entries").fetchone() == (0,)
-        languages = connection.execute("SELECT language FROM entries").fetchall()
-    assert languages and all(language.startswith("rw1:") for (language,) in languages)
+    engine = sa.create_engine(store)
+    with engine.connect() as connection:
+        one = connection.execute
+        assert one(sa.text("SELECT url FROM feeds")).all() == [(news,)]
+        assert one(sa.text("SELECT count(*) FROM entries")).scalar() == 4
+        assert one(sa.text("SELECT count(*) FROM matches")).scalar() == 2
+        assert one(sa.text("SELECT count(published_at) FROM entries")).scalar() == 0
+        languages = one(sa.text("SELECT language FROM entries")).scalars().all()
+    engine.dispose()
+    assert languages and all(language.startswith("rw1:") for language in languages)
 
 
 def test_the_same_attack_joins_every_item_of_a_database_written_without_a_key(
-    news: str,
-    write_config: Callable[..., Path],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
+    news: str, store: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
 ) -> None:
     config = write_config(CONFIG.format(url=news))
-    plain = make_settings(config)
+    plain = make_settings(config, RIGHTSWATCH_DATABASE_URL=store)
     assert _run(plain).endswith("matches: 2 new | alerts: 2 sent, 0 failed")
-    found = _attack(tmp_path / "data" / "rightswatch.db", config)
+    found = _attack(store, config)
     assert {"r1", "r2", "r3", "r4"} <= set(found)
     assert {"identity", "link", "text", "unkeyed signature", "sha256(guid:)"} <= found["r1"]
 
