@@ -2,7 +2,8 @@
 item 4): a delivery written before receivers were keyed (``webhook:http://host:port``)
 and one keyed under the old key both get the new key's receiver key, so the
 per-destination limit still groups them with new deliveries, and an entry seen before
-the rotation is not alerted again."""
+the rotation is not alerted again — also one retention has emptied, whose text is gone
+so its content hash cannot be remade."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pytest_httpserver import HTTPServer
 from tests.support.cli import process_env, run_rightswatch
 from tests.support.clock import Clock
 from tests.support.feeds import feed_xml
+from worker import jobs
 from worker.embedded import EmbeddedService
 from worker.runtime import Runtime
 from worker.security.crypto import Keyring, new_key, parse_key
@@ -86,6 +88,22 @@ def _cells(url: str) -> set[str]:
         engine.dispose()
 
 
+def _rotate(config: Path, data: Path, database: str, old: str, new: str) -> str:
+    """``rightswatch rotate-key`` from ``old`` to ``new``, as an operator runs it."""
+    done = run_rightswatch(
+        "rotate-key",
+        env=process_env(
+            config,
+            data,
+            RIGHTSWATCH_DATABASE_URL=database,
+            RIGHTSWATCH_ENCRYPTION_KEY=new,
+            RIGHTSWATCH_ENCRYPTION_OLD_KEYS=old,
+        ),
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def _posts(httpserver: HTTPServer) -> int:
     return sum(1 for request, _ in httpserver.log if request.path == "/hooks/case")
 
@@ -127,18 +145,9 @@ def test_rotate_key_rekeys_legacy_and_old_key_receivers(
     old_hashes = {h for cell in before for h in _HASH.findall(cell)}
     assert old_ring.blind_index(receiver) in old_hashes, "the other row: keyed, old key"
 
-    done = run_rightswatch(
-        "rotate-key",
-        env=process_env(
-            config,
-            tmp_path / "data",
-            RIGHTSWATCH_DATABASE_URL=pg_database,
-            RIGHTSWATCH_ENCRYPTION_KEY=new,
-            RIGHTSWATCH_ENCRYPTION_OLD_KEYS=old,
-        ),
+    assert "and 2 delivery receivers under key" in _rotate(
+        config, tmp_path / "data", pg_database, old, new
     )
-    assert done.returncode == 0, done.stderr
-    assert "and 2 delivery receivers under key" in done.stdout
 
     after = _cells(pg_database)
     assert not any("127.0.0.1" in cell for cell in after)
@@ -167,3 +176,72 @@ def test_rotate_key_rekeys_legacy_and_old_key_receivers(
     clock.advance(minutes=1)  # past the deferral
     assert _run(settings, clock).endswith("matches: 0 new | alerts: 1 sent, 0 failed")
     assert _posts(httpserver) == 3
+
+
+FORGETTING = """\
+defaults:
+  host_delay: 0
+retention:
+  entries: 1d
+feeds:
+  - id: news
+    url: {feed_url}
+watchlists:
+  - id: kg
+    title: Kyrgyzstan defenders
+    keywords: [Bir Duino]
+subscribers:
+  - id: desk
+    console: true
+    watchlists: [kg]
+"""
+FORGOTTEN_ITEMS = [
+    {"guid": "a1", "title": "Bir Duino statement", "description": "Bir Duino spoke."},
+    {"guid": "a2", "title": "Dam protest", "description": "Villagers protested."},
+]
+
+
+def _entry_hashes(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT identity_key, link_key, content_hash FROM entries")
+        ).all()
+    engine.dispose()
+    return {value for row in rows for value in row if value and _HASH.fullmatch(value)}
+
+
+def test_forgotten_entries_are_rekeyed_and_not_alerted_again(
+    httpserver: HTTPServer,
+    pg_database: str,
+    write_config: Callable[..., Path],
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        feed_xml(FORGOTTEN_ITEMS), content_type="application/rss+xml"
+    )
+    config = write_config(FORGETTING.format(feed_url=httpserver.url_for("/feed.xml")))
+    old, new = new_key(), new_key()
+    with_old = make_settings(
+        config, RIGHTSWATCH_DATABASE_URL=pg_database, RIGHTSWATCH_ENCRYPTION_KEY=old
+    )
+    assert _run(with_old).endswith("matches: 1 new | alerts: 1 sent, 0 failed")
+    clock = Clock()
+    clock.advance(days=2)
+    runtime = Runtime(with_old, clock)
+    try:
+        assert jobs.purge(runtime).entries == 2
+    finally:
+        runtime.close()
+    old_hashes = _entry_hashes(pg_database)
+    assert len(old_hashes) == 6, "identity, link and content keys of two emptied entries"
+
+    _rotate(config, tmp_path / "data", pg_database, old, new)
+    assert not old_hashes & _entry_hashes(pg_database)
+
+    with_new = make_settings(
+        config, RIGHTSWATCH_DATABASE_URL=pg_database, RIGHTSWATCH_ENCRYPTION_KEY=new
+    )
+    line = _run(with_new, clock)
+    assert line.endswith("entries: 0 new | matches: 0 new | alerts: 0 sent, 0 failed"), line
