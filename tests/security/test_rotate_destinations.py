@@ -178,23 +178,7 @@ def test_rotate_key_rekeys_legacy_and_old_key_receivers(
     assert _posts(httpserver) == 3
 
 
-FORGETTING = """\
-defaults:
-  host_delay: 0
-retention:
-  entries: 1d
-feeds:
-  - id: news
-    url: {feed_url}
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    keywords: [Bir Duino]
-subscribers:
-  - id: desk
-    console: true
-    watchlists: [kg]
-"""
+FORGETTING = "retention:\n  entries: 1d\n" + CONFIG
 FORGOTTEN_ITEMS = [
     {"guid": "a1", "title": "Bir Duino statement", "description": "Bir Duino spoke."},
     {"guid": "a2", "title": "Dam protest", "description": "Villagers protested."},
@@ -218,10 +202,9 @@ def test_forgotten_entries_are_rekeyed_and_not_alerted_again(
     make_settings: Callable[..., Settings],
     tmp_path: Path,
 ) -> None:
-    httpserver.expect_request("/feed.xml").respond_with_data(
-        feed_xml(FORGOTTEN_ITEMS), content_type="application/rss+xml"
-    )
-    config = write_config(FORGETTING.format(feed_url=httpserver.url_for("/feed.xml")))
+    _serve(httpserver, FORGOTTEN_ITEMS)
+    hook = httpserver.url_for("/hooks/case")
+    config = write_config(FORGETTING.format(feed_url=httpserver.url_for("/feed.xml"), hook=hook))
     old, new = new_key(), new_key()
     with_old = make_settings(
         config, RIGHTSWATCH_DATABASE_URL=pg_database, RIGHTSWATCH_ENCRYPTION_KEY=old
