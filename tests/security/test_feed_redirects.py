@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 from tests.support.feeds import feed_xml
 from worker.core.errors import FetchError
 from worker.ingest.fetch import Fetcher
-from worker.security.destinations import redirect_refused
+from worker.security.destinations import RedirectRefused, redirect_addresses
 from worker.settings import Settings
 
 PUBLIC = "93.184.216.34"
@@ -101,4 +101,8 @@ def test_redirect_filter(origin: str, target: str, refused: bool) -> None:
         }
         return [names.get(host, host.strip("[]"))]
 
-    assert redirect_refused(origin, target, resolve) is refused
+    if refused:
+        with pytest.raises(RedirectRefused):
+            redirect_addresses(origin, target, 80, resolve)
+    else:
+        assert redirect_addresses(origin, target, 80, resolve) == tuple(resolve(target, 80))

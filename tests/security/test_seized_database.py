@@ -5,8 +5,10 @@ SQLite; the attacker takes the database file (no key), reads the feed URLs store
 in it, downloads those public feeds, and hashes every item the way an unkeyed
 build would (SHA-256 of ``guid:…``, of the link's host and path, of the text; the
 CRC-32 shingles and unkeyed MinHash signature of the text; the body's SHA-256;
-the YAML's SHA-256; the publication times). Nothing of that may be found in any
-cell of any table. The same attack on a database written without a key does join
+the YAML's SHA-256; the publication times; and, in case a future column stores one,
+the plain SHA-256, SHA-1, MD5 and CRC-32 of each item's GUID, link, title and text in
+any form a look-up key could take, in full or truncated, as text, number or bytes).
+Nothing of that may be found in any cell of any table, nor the items' language. The same attack on a database written without a key does join
 every matched report: the check is not vacuous. And setting a key on a database
 keyed otherwise refuses to poll until ``rotate-key`` (which would otherwise alert
 for every stored entry again).
@@ -14,17 +16,20 @@ for every stored entry again).
 
 from __future__ import annotations
 
-import sqlite3
+import hashlib
 import struct
+import zlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 
 from worker.core import dedup
+from worker.core.types import NormalisedEntry
 from worker.db.config_sync import LookupKeyMismatch
 from worker.db.models import Entry
 from worker.embedded import EmbeddedService
@@ -73,7 +78,8 @@ def _feed() -> str:
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>News</title>'
-        f"<link>https://news.example/</link><description>d</description>{items}</channel></rss>"
+        "<link>https://news.example/</link><description>d</description><language>ky</language>"
+        f"{items}</channel></rss>"
     )
 
 
@@ -87,32 +93,85 @@ def _run(settings: Settings) -> str:
         runtime.close()
 
 
-def _cells(database: Path) -> tuple[set[str], set[int]]:
-    """Every stored value of every table, as text and (for numbers and blobs) as integers."""
+def _cells(url: str) -> tuple[set[str], set[int]]:
+    """Every stored value of every table (SQLite or PostgreSQL), as text and (numbers
+    and blobs) as integers."""
     texts: set[str] = set()
     numbers: set[int] = set()
-    with sqlite3.connect(database) as connection:
-        tables = [
-            r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        ]
-        for table in tables:
-            for row in connection.execute(f'SELECT * FROM "{table}"'):
-                for value in row:
-                    if isinstance(value, str):
-                        texts.add(value)
-                    elif isinstance(value, int):
-                        numbers.add(value)
-                        numbers.add(value & 0xFFFFFFFF)
-                    elif isinstance(value, bytes) and len(value) % 4 == 0:
-                        numbers.update(struct.unpack(f"<{len(value) // 4}I", value))
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            for table in sa.inspect(connection).get_table_names():
+                for row in connection.execute(sa.text(f'SELECT * FROM "{table}"')):
+                    for value in row:
+                        if isinstance(value, memoryview):
+                            value = bytes(value)
+                        if isinstance(value, bool) or value is None:
+                            continue
+                        if isinstance(value, int):
+                            numbers.update((value, value & 0xFFFFFFFF))
+                        elif isinstance(value, bytes):
+                            if len(value) % 4 == 0:
+                                numbers.update(struct.unpack(f"<{len(value) // 4}I", value))
+                            texts.add(value.hex())
+                        else:
+                            texts.add(str(value))
+            urls = list(connection.execute(sa.text("SELECT url FROM feeds")).scalars())
+    finally:
+        engine.dispose()
+    texts.update(urls)
     return texts, numbers
 
 
-def _attack(database: Path, config: Path) -> dict[str, set[str]]:
+def _forms(entry: NormalisedEntry) -> dict[str, str]:
+    """Everything of a public item a look-up key could be computed from."""
+    assert entry.guid is not None and entry.link is not None
+    canonical = dedup.canonical_link(entry.link)
+    return {
+        "guid": entry.guid,
+        "guid:": "guid:" + entry.guid,
+        "link": entry.link,
+        "canonical link": canonical,
+        "link:": "link:" + canonical,
+        "host/path": canonical.split("://", 1)[1],
+        "title": entry.title,
+        "summary": entry.summary,
+        "content": entry.content,
+        "text": "\x1f".join((entry.title, entry.summary, entry.content)),
+        "story text": dedup.story_text(entry.title, entry.summary, entry.content),
+    }
+
+
+def _unkeyed_hashes(entry: NormalisedEntry, texts: set[str], numbers: set[int]) -> set[str]:
+    """Which plain hashes of the item's forms a cell holds: a SHA-256, SHA-1 or MD5 hex
+    digest in full or cut to 16 characters anywhere in a text, its first 4 bytes as a
+    number (a digest stored as bytes or an integer), or a CRC-32 as number or hex."""
+    found: set[str] = set()
+    for name, form in _forms(entry).items():
+        if not form:
+            continue  # an empty field (CRC-32 0) names nothing
+        raw = form.encode()
+        for algorithm in ("sha256", "sha1", "md5"):
+            digest = hashlib.new(algorithm, raw)
+            hexed = digest.hexdigest()
+            if any(hexed[:16] in t for t in texts) or (
+                int.from_bytes(digest.digest()[:4], "little") in numbers
+                or int.from_bytes(digest.digest()[:4], "big") in numbers
+            ):
+                found.add(f"{algorithm}({name})")
+        crc = zlib.crc32(raw)
+        if crc in numbers or f"{crc:08x}" in texts:
+            found.add(f"crc32({name})")
+    return found
+
+
+def _attack(database: str, config: Path) -> dict[str, set[str]]:
     """What joins: item guid → the unkeyed values of it found in the database."""
     texts, numbers = _cells(database)
-    with sqlite3.connect(database) as connection:
-        urls = [r[0] for r in connection.execute("SELECT url FROM feeds")]
+    engine = sa.create_engine(database)
+    with engine.connect() as connection:
+        urls = list(connection.execute(sa.text("SELECT url FROM feeds")).scalars())
+    engine.dispose()
     found: dict[str, set[str]] = {}
     for url in urls:
         body = httpx.get(url).content
@@ -128,8 +187,10 @@ def _attack(database: Path, config: Path) -> dict[str, set[str]]:
                 "text": entry.content_hash,
                 "published": entry.published.isoformat(),
                 "published (SQLite)": entry.published.strftime("%Y-%m-%d %H:%M:%S"),
+                "published (PostgreSQL)": str(entry.published),
             }
             hits = {name for name, value in guess.items() if any(value in t for t in texts)}
+            hits |= _unkeyed_hashes(entry, texts, numbers)
             shingles = dedup.shingles(dedup.story_text(entry.title, entry.summary, entry.content))
             if len(shingles & numbers) > 3:
                 hits.add("CRC-32 shingles")
@@ -151,37 +212,46 @@ def news(httpserver: HTTPServer) -> str:
     return httpserver.url_for("/news.xml")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database the service writes and the attacker takes: a SQLite file, or a
+    PostgreSQL database (read in full, as a dump would hold it)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'rightswatch.db'}"
+    return str(request.getfixturevalue("pg_database"))
+
+
 def test_without_the_key_a_seized_database_joins_no_public_item(
-    news: str,
-    write_config: Callable[..., Path],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
+    news: str, store: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
 ) -> None:
     config = write_config(CONFIG.format(url=news))
-    keyed = make_settings(config, RIGHTSWATCH_ENCRYPTION_KEY=new_key())
+    keyed = make_settings(
+        config, RIGHTSWATCH_DATABASE_URL=store, RIGHTSWATCH_ENCRYPTION_KEY=new_key()
+    )
     assert _run(keyed).endswith("entries: 4 new | matches: 2 new | alerts: 2 sent, 0 failed")
-    database = tmp_path / "data" / "rightswatch.db"
-    assert _attack(database, config) == {}
+    assert _attack(store, config) == {}
     # What it still shows: the feed's URL, how many entries and matches, and when seen.
-    with sqlite3.connect(database) as connection:
-        assert connection.execute("SELECT url FROM feeds").fetchall() == [(news,)]
-        assert connection.execute("SELECT count(*) FROM entries").fetchone() == (4,)
-        assert connection.execute("SELECT count(*) FROM matches").fetchone() == (2,)
-        assert connection.execute("SELECT count(published_at) FROM entries").fetchone() == (0,)
+    engine = sa.create_engine(store)
+    with engine.connect() as connection:
+        one = connection.execute
+        assert one(sa.text("SELECT url FROM feeds")).all() == [(news,)]
+        assert one(sa.text("SELECT count(*) FROM entries")).scalar() == 4
+        assert one(sa.text("SELECT count(*) FROM matches")).scalar() == 2
+        assert one(sa.text("SELECT count(published_at) FROM entries")).scalar() == 0
+        languages = one(sa.text("SELECT language FROM entries")).scalars().all()
+    engine.dispose()
+    assert languages and all(language.startswith("rw1:") for language in languages)
 
 
 def test_the_same_attack_joins_every_item_of_a_database_written_without_a_key(
-    news: str,
-    write_config: Callable[..., Path],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
+    news: str, store: str, write_config: Callable[..., Path], make_settings: Callable[..., Settings]
 ) -> None:
     config = write_config(CONFIG.format(url=news))
-    plain = make_settings(config)
+    plain = make_settings(config, RIGHTSWATCH_DATABASE_URL=store)
     assert _run(plain).endswith("matches: 2 new | alerts: 2 sent, 0 failed")
-    found = _attack(tmp_path / "data" / "rightswatch.db", config)
+    found = _attack(store, config)
     assert {"r1", "r2", "r3", "r4"} <= set(found)
-    assert {"identity", "link", "text", "unkeyed signature"} <= found["r1"]
+    assert {"identity", "link", "text", "unkeyed signature", "sha256(guid:)"} <= found["r1"]
 
 
 def test_a_database_keyed_otherwise_is_not_polled_until_rotate_key(

@@ -47,7 +47,8 @@ def rotate_key_command(config_path: Path | None) -> None:
 
     Put the previous key in RIGHTSWATCH_ENCRYPTION_OLD_KEYS first; once this has
     run, the old key can be destroyed. Also encrypts values stored while no key
-    was set. Safe to interrupt and run again.
+    was set, and keys the plain receivers of deliveries written before receivers
+    were keyed (run it once after upgrading). Safe to interrupt and run again.
     """
     # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.db import key_rotation
@@ -67,18 +68,24 @@ def rotate_key_command(config_path: Path | None) -> None:
         ring = crypto.Keyring(settings.encryption_key, settings.encryption_old_keys)
         count = key_rotation.rotate(runtime.engine, Base.metadata, ring)
         rekeyed = key_rotation.rekey_lookups(runtime.engine, ring)
+        destinations = key_rotation.rekey_destinations(runtime.engine, ring)
         with runtime.sessions() as session, session.begin():
             audit.record(
                 session,
                 "key.rotate",
                 actor=audit.cli_actor(),
                 target=ring.current_id,
-                details={"values": count, "entries_rekeyed": rekeyed},
+                details={
+                    "values": count,
+                    "entries_rekeyed": rekeyed,
+                    "destinations_rekeyed": destinations,
+                },
             )
     finally:
         runtime.close()
     click.echo(
-        f"re-encrypted {count} values and re-keyed {rekeyed} entries under key {ring.current_id}"
+        f"re-encrypted {count} values and re-keyed {rekeyed} entries and {destinations} "
+        f"delivery receivers under key {ring.current_id}"
     )
 
 

@@ -127,6 +127,11 @@ def entry_identity(guid: str | None, link: str | None, text_hash: str) -> str:
     return "hash:" + text_hash
 
 
+UNKNOWN_TEXT = ""
+"""The content hash of an entry retention emptied before a key rotation: its text is
+gone, so no hash under the new key can be made, and it is compared with nothing."""
+
+
 def lookup_hash(text: str, key: bytes | None = None) -> str:
     """SHA-256 of the text, or with a key its HMAC-SHA256: what a look-up key of entry
     content is stored as (keyed, nobody can compute it from a public feed)."""

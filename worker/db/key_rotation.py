@@ -1,5 +1,6 @@
 """``rightswatch rotate-key``: every encrypted value re-encrypted under the current key,
-every look-up hash of entry content remade under its content key.
+every look-up hash of entry content remade under its content key, every delivery's
+receiver key remade under its index key.
 
 Walks every table the models give encrypted columns, in primary-key order and
 in committed batches, so an interrupted rotation is resumed by running it again
@@ -14,7 +15,7 @@ from sqlalchemy import Engine, MetaData, Text, column, delete, select, table, tu
 from sqlalchemy.orm import Session
 
 from worker.core import dedup
-from worker.db import config_sync
+from worker.db import config_sync, outbox
 from worker.db.models import Entry, Feed, Meta, StoryBand, StorySignature, StorySketch
 from worker.security.crypto import EncryptedJSON, EncryptedText, Keyring
 
@@ -86,12 +87,19 @@ def rekey_lookups(engine: Engine, ring: Keyring, batch: int = 500) -> int:
     Link, identity and content keys from the entries' (decrypted) identity, link and
     text; story signatures and bands from the stories' text; the unkeyed sketches of
     earlier versions, the config version and the feeds' body hashes are dropped (the
-    next start and poll remake them). Batches are committed and every value is
-    recomputed from its source, so an interrupted run is finished by running it again;
-    the meta row naming the key is written last (polling is refused until then).
-    Returns how many entries were re-keyed.
+    next start and poll remake them). An entry retention emptied keeps a link key only
+    if its identity is its link, and its content hash becomes
+    :data:`~worker.core.dedup.UNKNOWN_TEXT` (its text is gone): no hash of the old key
+    stays, and the entry is still known by its identity. Batches are committed and every
+    value is recomputed from its source, so an interrupted run is finished by running it
+    again; the meta row naming the key is written last (polling is refused until then),
+    and a run under the key it names leaves emptied entries as they are. Returns how
+    many entries were re-keyed.
     """
     key = ring.content_key
+    with Session(engine) as session:
+        stored = session.get(Meta, config_sync.LOOKUP_KEY)
+        rekey_forgotten = stored is None or stored.value != ring.content_key_id
     done = 0
     last = 0
     while True:
@@ -110,11 +118,13 @@ def rekey_lookups(engine: Engine, ring: Keyring, batch: int = 500) -> int:
                 identity = entry.identity or _identity_of(entry)
                 entry.identity = identity
                 entry.identity_key = dedup.identity_key(identity, key)
-                if entry.link_key is not None and entry.link:
-                    entry.link_key = dedup.link_key(entry.link, key)
                 text = (entry.title, entry.summary, entry.content)
                 if entry.forgotten_at is None or any(text):
+                    if entry.link_key is not None and entry.link:
+                        entry.link_key = dedup.link_key(entry.link, key)
                     entry.content_hash = ring.lookup_hash(dedup.content_hash(*text))
+                elif rekey_forgotten:
+                    _rekey_forgotten(entry, identity, key)
                 if ring.enabled and entry.published_at is not None:
                     entry.published = entry.published_at.isoformat()
                     entry.published_at = None
@@ -130,6 +140,15 @@ def rekey_lookups(engine: Engine, ring: Keyring, batch: int = 500) -> int:
         session.execute(delete(Meta).where(Meta.key == config_sync.CONFIG_VERSION_KEY))
         session.merge(Meta(key=config_sync.LOOKUP_KEY, value=ring.content_key_id))
     return done
+
+
+def _rekey_forgotten(entry: Entry, identity: str, key: bytes | None) -> None:
+    """An emptied entry's link key (from its identity, when that is its link) and
+    content hash (unknown: the text is gone) under ``key``."""
+    if entry.link_key is not None:
+        link = identity.removeprefix("link:") if identity.startswith("link:") else None
+        entry.link_key = dedup.link_key(link, key)
+    entry.content_hash = dedup.UNKNOWN_TEXT
 
 
 def _identity_of(entry: Entry) -> str:
@@ -159,3 +178,52 @@ def _resign(session: Session, entry: Entry, key: bytes | None) -> None:
         StoryBand(key=band, story_id=entry.id, created_at=created)
         for band in dict.fromkeys(dedup.bands(signature))
     )
+
+
+def rekey_destinations(engine: Engine, ring: Keyring, batch: int = 500) -> int:
+    """Remake every delivery's receiver key from its subscriber's (decrypted) address
+    under the ring's blind index: keys made under an old key, and the plain
+    ``webhook:http://host:port`` of rows written before receivers were keyed, alike (so
+    old and new rows to one receiver still share the per-destination limit).
+
+    Committed in batches and recomputed from the source: running it again finishes an
+    interrupted run. Returns how many rows changed.
+    """
+    deliveries = table(
+        "deliveries",
+        column("id", Text()),
+        column("subscriber_id", Text()),
+        column("destination", Text()),
+    )
+    subscribers = table(
+        "subscribers", column("id", Text()), column("channel", Text()), column("address", Text())
+    )
+    changed = 0
+    last = ""
+    while True:
+        with engine.begin() as connection:
+            rows = connection.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.destination,
+                    subscribers.c.channel,
+                    subscribers.c.address,
+                )
+                .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                .where(deliveries.c.id > last)
+                .order_by(deliveries.c.id)
+                .limit(batch)
+            ).all()
+            for delivery_id, destination, channel, address in rows:
+                fresh = outbox.destination_key(channel, ring.decrypt(address), ring.blind_index)
+                if fresh != destination:
+                    connection.execute(
+                        update(deliveries)
+                        .where(deliveries.c.id == delivery_id)
+                        .values(destination=fresh)
+                    )
+                    changed += 1
+        if len(rows) < batch:
+            break
+        last = rows[-1][0]
+    return changed

@@ -157,7 +157,8 @@ class Entry(Base):
     """Encrypted like the text below: with ``matches`` it would tell whom a report names."""
     summary: Mapped[str] = mapped_column(EncryptedText())
     content: Mapped[str] = mapped_column(EncryptedText())
-    language: Mapped[str | None] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(EncryptedText())
+    """Encrypted: in a feed of several languages it would narrow down which item matched."""
     published_at: Mapped[OptTimestamp]
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[Created]

@@ -7,7 +7,7 @@ subscription request) and claimed by one sender at a time.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -120,12 +120,12 @@ def match_for_delivery(
     return None if row is None else tuple(row)  # type: ignore[return-value]
 
 
-def destination_key(channel: str, address: str) -> str:
+def destination_key(channel: str, address: str, index: Callable[[str], str] = blind_index) -> str:
     """Which receiver a delivery goes to, for the per-destination concurrency limit.
 
-    For webhooks and Apprise, a keyed hash (the blind index) of scheme, host and
-    port: equal receivers still compare equal, but the stored value does not name
-    the receiver's host.
+    For webhooks and Apprise, a keyed hash (``index``: the process's blind index, or
+    a rotation's new one) of scheme, host and port: equal receivers still compare
+    equal, but the stored value does not name the receiver's host.
     """
     if channel in ("webhook", "apprise"):
         parts = urlsplit(address)
@@ -135,7 +135,7 @@ def destination_key(channel: str, address: str) -> str:
             port = None
         host = (parts.hostname or "").lower()
         receiver = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
-        return f"{channel}:{blind_index(receiver)}"
+        return f"{channel}:{index(receiver)}"
     return channel
 
 

@@ -68,6 +68,8 @@ def sort_out(items: Sequence[Keyed], known: Sequence[dedup.KnownEntry]) -> Sorte
     for (entry, keys), old in zip(items, found, strict=True):
         if old is None:
             result.fresh.append((entry, keys))
+        elif old.content_hash == dedup.UNKNOWN_TEXT:
+            continue  # emptied by retention, then re-keyed: known, and nothing to compare
         elif old.content_hash != entry.content_hash:
             result.changed.append((old.id, (entry, keys)))
         elif old.keys != keys:

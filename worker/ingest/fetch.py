@@ -10,7 +10,9 @@ A redirect from a feed on a public address to a loopback, private, link-local
 or metadata address is refused (SSRF): a hostile feed could otherwise make the
 service GET internal admin pages, or move the feed there with a 301. Without a
 proxy the target is resolved here; through a proxy, only a target given as an
-address can be checked (the proxy resolves names).
+address can be checked (the proxy resolves names). Without a proxy a redirect's
+host is resolved once, checked, and connected to at the very addresses checked, so
+a DNS answer that changes between check and connect (rebinding) cannot move it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from worker.ingest.http import (
     send,
     status_error,
 )
-from worker.security.destinations import Resolver, redirect_refused, system_resolver
+from worker.security.destinations import Resolver, redirect_addresses, system_resolver
 from worker.security.proxy import Proxy
 from worker.settings import Settings
 
@@ -130,6 +132,8 @@ class Fetcher:
         chain = [url]
         moved_to: str | None = None
         permanent = True
+        pinned: tuple[str, ...] | None = None
+        connected: str | None = None
         while True:
             current = chain[-1]
             with self._gate.slot(
@@ -139,9 +143,12 @@ class Fetcher:
                 wait=limits.host_wait,
                 lease=self._total_timeout + 30,
             ):
-                target, status = self._get(current, headers, etag, last_modified, moved_to, proxy)
+                target, status, peer = self._get(
+                    current, headers, etag, last_modified, moved_to, proxy, pinned
+                )
             if isinstance(target, FetchResult):
                 return target
+            connected = connected or peer
             permanent = permanent and status in PERMANENT_REDIRECTS
             if permanent:
                 moved_to = target
@@ -151,19 +158,27 @@ class Fetcher:
                 )
             if len(chain) > limits.max_redirects:
                 raise FetchError(f"more than {limits.max_redirects} redirects (last to {target})")
-            self._check_redirect(url, target, proxy)
+            pinned = self._check_redirect(url, target, proxy, connected)
             chain.append(target)
 
-    def _check_redirect(self, origin: str, target: str, proxy: Proxy | None) -> None:
+    def _check_redirect(
+        self, origin: str, target: str, proxy: Proxy | None, connected: str | None
+    ) -> tuple[str, ...] | None:
+        """The addresses the redirect's next request connects to (None: through the proxy,
+        which resolves the name itself); ``connected``: where the feed's answer came from."""
         origin_host = urlsplit(origin).hostname or ""
-        target_host = urlsplit(target).hostname or ""
+        parts = urlsplit(target)
+        target_host = parts.hostname or ""
         if proxy is not None and not _is_address(target_host):
-            return  # the proxy resolves the name; we cannot know where it points
-        if redirect_refused(origin_host, target_host, self._resolve):
-            raise FetchError(
-                "refused a redirect from a public address to an internal one "
-                f"({target_host}); configure the feed with its real URL if this is meant"
-            )
+            return None  # the proxy resolves the name; we cannot know where it points
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as e:
+            raise FetchError(f"invalid URL: {target[:200]}") from e
+        addresses = redirect_addresses(
+            origin_host, target_host, port, self._resolve, connected=connected
+        )
+        return None if proxy is not None else addresses
 
     def _get(
         self,
@@ -173,8 +188,10 @@ class Fetcher:
         last_modified: str | None,
         moved_to: str | None,
         proxy: Proxy | None = None,
-    ) -> tuple[FetchResult | str, int]:
-        """One request: a result, or where it redirects to and with which status."""
+        pinned: tuple[str, ...] | None = None,
+    ) -> tuple[FetchResult | str, int, str | None]:
+        """One request: a result, or where it redirects to and with which status; and the
+        address that answered (None through a proxy)."""
         parts = urlsplit(url)
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -193,20 +210,22 @@ class Fetcher:
             target = f"http://{parts.netloc.rpartition('@')[2]}{target}"
             headers = {**headers, **proxy.authorization()}
         deadline = time.monotonic() + self._total_timeout
-        connection, reused = self._connections.take(parts.scheme, host, port, proxy)
+        connection, reused = self._connections.take(parts.scheme, host, port, proxy, pinned)
         keep = False
         try:
             try:
+                peer = _peer(connection, proxy)
                 response = send(connection, target, headers)
             except (http.client.RemoteDisconnected, ConnectionError, BrokenPipeError):
                 if not reused:
                     raise
                 connection.close()  # the server closed the idle connection: one fresh try
-                connection, _ = self._connections.take(parts.scheme, host, port, proxy)
+                connection, _ = self._connections.take(parts.scheme, host, port, proxy, pinned)
+                peer = _peer(connection, proxy)
                 response = send(connection, target, headers)
-            result = self._handle(url, response, deadline, etag, last_modified, moved_to)
+            result, status = self._handle(url, response, deadline, etag, last_modified, moved_to)
             keep = not response.will_close and response.isclosed()
-            return result
+            return result, status, peer
         except TimeoutError as e:
             raise FetchError(f"timed out after {self._read_timeout:g}s waiting for data") from e
         except http.client.HTTPException as e:
@@ -219,7 +238,7 @@ class Fetcher:
             raise FetchError(f"the response could not be decompressed: {e}") from e
         finally:
             if keep:
-                self._connections.give_back(parts.scheme, host, port, proxy, connection)
+                self._connections.give_back(parts.scheme, host, port, proxy, connection, pinned)
             else:
                 connection.close()
 
@@ -323,3 +342,13 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _peer(connection: http.client.HTTPConnection, proxy: Proxy | None) -> str | None:
+    """The address a direct connection is connected to (None through a proxy)."""
+    if proxy is not None or connection.sock is None:
+        return None
+    try:
+        return str(connection.sock.getpeername()[0])
+    except OSError:
+        return None

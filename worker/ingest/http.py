@@ -25,7 +25,7 @@ from worker.core.errors import FetchError, FetchStatusError
 from worker.core.http_headers import fresh_for_seconds as _fresh_for
 from worker.core.http_headers import http_date
 from worker.core.http_headers import retry_after_seconds as _retry_after
-from worker.security.proxy import Proxy, connect, connect_through
+from worker.security.proxy import Proxy, connect, connect_pinned, connect_through
 
 
 class Headers(Protocol):
@@ -107,8 +107,13 @@ class Inflater:
 # --- connections ------------------------------------------------------------------
 
 
+_Key = tuple[str, str, int, Proxy | None, tuple[str, ...] | None]
+"""scheme, host, port, proxy, and the addresses a redirect's check pinned the host to."""
+
+
 class Connections:
-    """Idle keep-alive connections per (scheme, host, port), shared by threads.
+    """Idle keep-alive connections per (scheme, host, port, proxy, pinned address), shared
+    by threads.
 
     The standard library's http.client costs a fraction of a general-purpose
     client per request, which matters when hundreds of feeds answer 304.
@@ -118,15 +123,21 @@ class Connections:
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._tls = ssl.create_default_context()
-        self._idle: dict[tuple[str, str, int, Proxy | None], list[http.client.HTTPConnection]] = {}
+        self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
 
     def take(
-        self, scheme: str, host: str, port: int, proxy: Proxy | None = None
+        self,
+        scheme: str,
+        host: str,
+        port: int,
+        proxy: Proxy | None = None,
+        pinned: tuple[str, ...] | None = None,
     ) -> tuple[http.client.HTTPConnection, bool]:
-        """A connection (reused if one is idle) and whether it was reused."""
+        """A connection (reused if one is idle) and whether it was reused; ``pinned``:
+        connect to one of these addresses, not wherever ``host`` resolves now."""
         with self._lock:
-            idle = self._idle.get((scheme, host, port, proxy))
+            idle = self._idle.get((scheme, host, port, proxy, pinned))
             if idle:
                 return idle.pop(), True
         connection: http.client.HTTPConnection
@@ -134,16 +145,22 @@ class Connections:
             connection = connect_through(
                 proxy, scheme, host, port, timeout=self._connect_timeout, tls=self._tls
             )
-            assert connection.sock is not None
-            connection.sock.settimeout(self._read_timeout)
-            return connection, False
-        if scheme == "https":
-            connection = http.client.HTTPSConnection(
-                host, port, timeout=self._connect_timeout, context=self._tls
+        elif pinned is not None:
+            connection = connect_pinned(
+                pinned, scheme, host, port, timeout=self._connect_timeout, tls=self._tls
+            )
+        elif scheme == "https":
+            connection = connect(
+                http.client.HTTPSConnection(
+                    host, port, timeout=self._connect_timeout, context=self._tls
+                ),
+                self._connect_timeout,
             )
         else:
-            connection = http.client.HTTPConnection(host, port, timeout=self._connect_timeout)
-        connect(connection, self._connect_timeout)
+            connection = connect(
+                http.client.HTTPConnection(host, port, timeout=self._connect_timeout),
+                self._connect_timeout,
+            )
         assert connection.sock is not None
         connection.sock.settimeout(self._read_timeout)
         return connection, False
@@ -155,9 +172,10 @@ class Connections:
         port: int,
         proxy: Proxy | None,
         connection: http.client.HTTPConnection,
+        pinned: tuple[str, ...] | None = None,
     ) -> None:
         with self._lock:
-            self._idle.setdefault((scheme, host, port, proxy), []).append(connection)
+            self._idle.setdefault((scheme, host, port, proxy, pinned), []).append(connection)
 
     def close(self) -> None:
         with self._lock:

@@ -1,4 +1,5 @@
-"""Where we may connect: the SSRF guard for webhooks (and any URL a subscriber gives us).
+"""Where we may connect: the SSRF guard for webhooks (and any URL a subscriber gives us),
+and for the redirects of feeds.
 
 A webhook URL is attacker-controlled input once subscribers register
 themselves, so the destination is checked where the connection is made: the
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
-from worker.core.errors import DeliveryError, UnsafeDestinationError
+from worker.core.errors import DeliveryError, FetchError, UnsafeDestinationError
 
 _METADATA = frozenset(
     {
@@ -143,14 +144,41 @@ def internal_host(host: str, resolve: Resolver = system_resolver) -> bool | None
     return any(refused_address(address) for address in addresses) if addresses else None
 
 
-def redirect_refused(
-    origin_host: str, target_host: str, resolve: Resolver = system_resolver
-) -> bool:
-    """A redirect from a public host to an internal address (a feed must not turn us into
-    a client of the local network). A feed configured with an internal URL on purpose
-    (a local RSS-Bridge) may still redirect within the network."""
-    if target_host.strip("[]").lower() == origin_host.strip("[]").lower():
-        return False
-    if internal_host(origin_host, resolve) is not False:
-        return False
-    return internal_host(target_host, resolve) is True
+class RedirectRefused(FetchError):
+    """A redirect from a public host to an internal address."""
+
+
+def redirect_addresses(
+    origin_host: str,
+    target_host: str,
+    port: int,
+    resolve: Resolver = system_resolver,
+    *,
+    connected: str | None = None,
+) -> tuple[str, ...]:
+    """The addresses a redirect from ``origin_host`` to ``target_host`` may connect to.
+
+    The target is resolved once, here, and the caller connects only to what this
+    returns, so a DNS answer that changes after the check (rebinding) cannot move the
+    connection. Refused (:class:`RedirectRefused`): a public origin redirecting to a
+    host with an internal address (a feed must not turn us into a client of the local
+    network). A feed configured with an internal URL on purpose (a local RSS-Bridge)
+    may still redirect within the network; ``connected``, the address the origin's
+    answer came from, must then be internal too, so the origin's own name cannot
+    rebind to pass for internal.
+    """
+    try:
+        addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolve(target_host, port)]
+    except (OSError, UnicodeError, ValueError) as e:
+        raise FetchError(f"cannot resolve the redirect's host {target_host}: {e}") from e
+    if not addresses:
+        raise FetchError(f"cannot resolve the redirect's host {target_host}: no addresses")
+    origin_internal = internal_host(origin_host, resolve) is not False and (
+        connected is None or refused_address(ipaddress.ip_address(connected.split("%", 1)[0]))
+    )
+    if not origin_internal and any(refused_address(a) for a in addresses):
+        raise RedirectRefused(
+            "refused a redirect from a public address to an internal one "
+            f"({target_host}); configure the feed with its real URL if this is meant"
+        )
+    return tuple(dict.fromkeys(str(a) for a in addresses))

@@ -16,6 +16,7 @@ import http.client
 import socket
 import ssl
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote, urlsplit
 
@@ -117,20 +118,7 @@ def connect_through(
     connection: http.client.HTTPConnection
     if proxy.scheme == "socks5h":
         sock = _socks5_connect(proxy, host, port, timeout)
-        if scheme == "https":
-            try:
-                sock = tls.wrap_socket(sock, server_hostname=host)
-            except ssl.SSLError as e:
-                sock.close()
-                raise FetchError(f"TLS failed: {e.reason or e}") from e
-            except OSError as e:
-                sock.close()
-                raise FetchError(f"TLS failed: {e.strerror or e}") from e
-            connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls)
-        else:
-            connection = http.client.HTTPConnection(host, port, timeout=timeout)
-        connection.sock = sock
-        return connection
+        return _over(sock, scheme, host, port, timeout=timeout, tls=tls)
     if proxy.scheme == "https":
         if scheme == "https":
             raise FetchError(
@@ -146,6 +134,54 @@ def connect_through(
     else:
         connection = http.client.HTTPConnection(proxy.host, proxy.port, timeout=timeout)
     return connect(connection, timeout, " through the proxy")
+
+
+def connect_pinned(
+    addresses: Sequence[str],
+    scheme: str,
+    host: str,
+    port: int,
+    *,
+    timeout: float,
+    tls: ssl.SSLContext,
+) -> http.client.HTTPConnection:
+    """A connection to ``host:port`` made to one of ``addresses`` (those a check resolved
+    it to), tried in order: a DNS answer that changes after the check cannot move it,
+    while the Host header and the TLS server name (SNI and certificate check) stay
+    ``host``."""
+    failure: OSError = OSError("no addresses")
+    for address in addresses:
+        try:
+            sock = socket.create_connection((address, port), timeout=timeout)
+        except TimeoutError as e:
+            raise FetchError(f"timed out after {timeout:g}s connecting") from e
+        except OSError as e:
+            failure = e
+            continue
+        return _over(sock, scheme, host, port, timeout=timeout, tls=tls)
+    raise FetchError(f"cannot connect: {failure.strerror or failure}")
+
+
+def _over(
+    sock: socket.socket, scheme: str, host: str, port: int, *, timeout: float, tls: ssl.SSLContext
+) -> http.client.HTTPConnection:
+    """An HTTP(S) connection to ``host`` over an already connected socket (TLS started
+    here, for the name ``host``)."""
+    connection: http.client.HTTPConnection
+    if scheme == "https":
+        try:
+            sock = tls.wrap_socket(sock, server_hostname=host)
+        except ssl.SSLError as e:
+            sock.close()
+            raise FetchError(f"TLS failed: {e.reason or e}") from e
+        except OSError as e:
+            sock.close()
+            raise FetchError(f"TLS failed: {e.strerror or e}") from e
+        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls)
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection.sock = sock
+    return connection
 
 
 def connect(
