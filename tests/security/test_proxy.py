@@ -15,6 +15,7 @@ from werkzeug import Request, Response
 from tests.security.proxies import FAKE_HOST, http_proxy, socks5_proxy
 from tests.support.cli import run_rightswatch
 from tests.support.feeds import feed_xml
+from tests.support.tls import self_signed
 from worker.cli import cli
 from worker.config import NEUTRAL_USER_AGENT
 from worker.embedded import EmbeddedService
@@ -176,48 +177,12 @@ def test_socks5_with_local_dns_is_refused(write_config: Callable[..., Path]) -> 
         load_config(config)
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for the fake host, and its key (the test trusts it via SSL_CERT_FILE)."""
-    from datetime import UTC, datetime, timedelta
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, FAKE_HOST)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(FAKE_HOST)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture
 def tls_feed_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HTTPServer]:
     """The watched site over HTTPS, with a certificate this process trusts."""
     import ssl
 
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path, FAKE_HOST)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
