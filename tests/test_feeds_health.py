@@ -49,12 +49,18 @@ def _subjects(mails: list[EmailMessage]) -> list[str]:
     return [str(m["Subject"]) for m in mails]
 
 
-def test_failing_feed_tells_operators_once_per_episode_and_when_it_recovers(
-    lab: FeedLab, httpserver: HTTPServer, smtp_server: tuple[str, Any]
-) -> None:
+def _failing(lab: FeedLab, httpserver: HTTPServer, smtp_server: tuple[str, Any]) -> Any:
+    """The feed answers HTTP 500 and operators are told by e-mail; gives the inbox."""
     smtp_url, inbox = smtp_server
     _serve(httpserver, 500)
     lab.configure(_config(httpserver), RIGHTSWATCH_SMTP_URL=smtp_url)
+    return inbox
+
+
+def test_failing_feed_tells_operators_once_per_episode_and_when_it_recovers(
+    lab: FeedLab, httpserver: HTTPServer, smtp_server: tuple[str, Any]
+) -> None:
+    inbox = _failing(lab, httpserver, smtp_server)
     for _ in range(6):
         lab.run_once()
         lab.advance(timedelta(hours=1))
@@ -85,9 +91,7 @@ def test_failing_feed_tells_operators_once_per_episode_and_when_it_recovers(
 def test_gone_tells_operators_at_once_even_during_a_failing_episode(
     lab: FeedLab, httpserver: HTTPServer, smtp_server: tuple[str, Any]
 ) -> None:
-    smtp_url, inbox = smtp_server
-    _serve(httpserver, 500)
-    lab.configure(_config(httpserver), RIGHTSWATCH_SMTP_URL=smtp_url)
+    inbox = _failing(lab, httpserver, smtp_server)
     for _ in range(3):
         lab.run_once()
     _serve(httpserver, 410)
