@@ -165,6 +165,18 @@ def subscribe(stack: Stack, address: str, **extra: object) -> int:
     return stack.api.post("/subscriptions", json=body).status_code
 
 
+def webhook_subscription(stack: Stack, url: str | None = None) -> tuple[str, dict[str, str]]:
+    """A new webhook subscription to ``kg`` (the stack's hook unless ``url``): its id, and
+    the headers that carry its management token."""
+    body = {"webhook": url or stack.hook_url, "watchlists": ["kg"]}
+    created = stack.api.post("/subscriptions", json=body).json()
+    return str(created["id"]), {"Authorization": f"Bearer {created['management_token']}"}
+
+
+def subscription_status(stack: Stack, subscription_id: str, auth: dict[str, str]) -> str:
+    return str(stack.api.get(f"/subscriptions/{subscription_id}", headers=auth).json()["status"])
+
+
 def case_desk_subscription(stack: Stack, httpserver: HTTPServer) -> tuple[CaseDesk, str]:
     """A verified webhook subscription to ``kg`` whose alerts die until the desk accepts."""
     desk = CaseDesk()
