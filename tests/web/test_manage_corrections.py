@@ -9,6 +9,16 @@ import httpx
 
 from tests.support.api import Stack, confirm_link, csrf_of
 
+TYPED = dict(
+    watchlists=["open", "private"],  # private is not offered: the one field to correct
+    frequency="weekly",
+    time="07:45",
+    weekday="wed",
+    timezone="Asia/Almaty",
+    language="ru",
+    security_phrase="red kite",
+)
+
 
 def test_a_rejected_change_shows_what_was_typed_not_what_is_stored(stack: Stack) -> None:
     with httpx.Client(base_url=stack.url) as visitor:
@@ -24,16 +34,7 @@ def test_a_rejected_change_shows_what_was_typed_not_what_is_stored(stack: Stack)
 
         rejected = visitor.post(
             f"{manage.group(1)}/settings",
-            data={
-                "csrf": csrf_of(page),
-                "watchlists": ["open", "private"],
-                "frequency": "weekly",
-                "time": "07:45",
-                "weekday": "wed",
-                "timezone": "Asia/Almaty",
-                "language": "ru",
-                "security_phrase": "red kite",
-            },
+            data={"csrf": csrf_of(page), **TYPED},
         )
     assert rejected.status_code == 422 and 'id="watchlists-error"' in rejected.text
     shown = rejected.text

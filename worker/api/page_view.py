@@ -192,6 +192,16 @@ def weekday_choices(page: View) -> list[tuple[str, str]]:
     return list(zip(WEEKDAYS, names, strict=True))
 
 
+def form_choices(page: View) -> dict[str, Any]:
+    """The choices the settings fields offer, as the ``_settings.html`` macro takes them."""
+    return {
+        "frequencies": frequency_choices(page),
+        "weekdays": weekday_choices(page),
+        "zones": ZONES,
+        "languages": i18n.LANGUAGES,
+    }
+
+
 def field_errors(page: View, error: ValidationError | service.InvalidField) -> dict[str, str]:
     """What to correct, by form field, in the page's language."""
     _ = page._

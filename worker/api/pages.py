@@ -25,13 +25,12 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from worker import i18n, metrics
+from worker import metrics
 from worker.api import service
 from worker.api.deps import State
 from worker.api.page_view import (
     FORM_RESPONSES,
     PAGE_RESPONSES,
-    ZONES,
     Button,
     Lang,
     Settings,
@@ -39,13 +38,13 @@ from worker.api.page_view import (
     View,
     expired_form,
     field_errors,
+    form_choices,
     frequency_choices,
     masked,
     page_router,
     public_lists,
     view,
     watchlist_titles,
-    weekday_choices,
 )
 from worker.api.routes_public import client, subscribe
 from worker.api.schemas import SubscriptionCreate
@@ -92,10 +91,7 @@ def _subscribe_form(
         watchlists=public_lists(page.state),
         form=form,
         errors=errors or {},
-        frequencies=frequency_choices(page),
-        weekdays=weekday_choices(page),
-        zones=ZONES,
-        languages=i18n.LANGUAGES,
+        **form_choices(page),
     )
 
 

@@ -9,27 +9,20 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from worker import i18n, metrics
-from worker.api import service
+from worker import metrics
+from worker.api import page_view, service
 from worker.api.deps import State
 from worker.api.page_view import (
     FORM_RESPONSES,
     LANGUAGE_COOKIE,
     PAGE_RESPONSES,
-    ZONES,
     Button,
     Lang,
     Settings,
     Token,
     View,
-    expired_form,
-    field_errors,
-    frequency_choices,
-    masked,
     page_router,
-    public_lists,
     view,
-    weekday_choices,
 )
 from worker.api.schemas import SubscriptionUpdate
 from worker.db import subscribers
@@ -60,7 +53,8 @@ def unsubscribe_page(
     _ = page._
     return page.message(
         _("Unsubscribe"),
-        _("Stop all rightswatch alerts to %(address)s?") % {"address": masked(subscriber.address)},
+        _("Stop all rightswatch alerts to %(address)s?")
+        % {"address": page_view.masked(subscriber.address)},
         buttons=[Button(f"/unsubscribe/{token}", _("Unsubscribe"))],
     )
 
@@ -151,17 +145,14 @@ def _manage(
         status,
         token=token,
         note=note,
-        address=masked(subscriber.address),
+        address=page_view.masked(subscriber.address),
         status_label=states.get(current, current),
         csrf=page.csrf(),
-        watchlists=public_lists(state),
+        watchlists=page_view.public_lists(state),
         form=typed,
         errors=errors or {},
         buttons=buttons,
-        frequencies=frequency_choices(page),
-        weekdays=weekday_choices(page),
-        zones=ZONES,
-        languages=i18n.LANGUAGES,
+        **page_view.form_choices(page),
     )
 
 
@@ -209,14 +200,14 @@ def manage_settings(
     if subscriber is None:
         return _invalid_manage(page)
     if not page.csrf_ok(form.csrf):
-        return expired_form(page)
+        return page_view.expired_form(page)
     try:
         changes = SubscriptionUpdate.model_validate(form.payload())
         with state.transaction() as session:
             row = subscribers.get_one(session, subscriber.id, for_update=True)
             service.update(session, row, changes)
     except (ValidationError, service.InvalidField) as e:
-        errors = field_errors(page, e)
+        errors = page_view.field_errors(page, e)
         return _manage(page, subscriber, token, status=422, errors=errors, typed=form.shown())
     subscriber = row
     metrics.subscription_event("updated")
