@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import random
 import sys
 import tempfile
 import time
@@ -40,8 +39,8 @@ sys.path.insert(0, str(HERE.parent))
 from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from tests.support.appeals import Appeals, fresh  # noqa: E402
 from worker.core import dedup  # noqa: E402
-from worker.core.types import NormalisedEntry  # noqa: E402
 from worker.db import entries  # noqa: E402
 from worker.db.models import (  # noqa: E402
     Entry,
@@ -56,34 +55,9 @@ from worker.security import crypto  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 WINDOW = timedelta(days=7)
-VOCABULARY = [f"w{i}" for i in range(20_000)]
-TEMPLATE = " ".join(random.Random(0).choices(VOCABULARY, k=130))
-FOOTER = "Share this appeal: Facebook Twitter Email Print. Read more on our website today."
+APPEALS = Appeals(20_000)
 OLD_SKETCH = 8
 OLD_MIN_SHARED = 2
-
-
-def appeal(number: int) -> tuple[str, str]:
-    case = " ".join(random.Random(number + 1).choices(VOCABULARY, k=45))
-    return f"Appeal for p{number} q{number}", f"{case}\n{TEMPLATE}\n{FOOTER}"
-
-
-def fresh(number: int, title: str, body: str) -> stories.Fresh:
-    entry = NormalisedEntry(
-        identity=f"guid:{number}",
-        guid=str(number),
-        link=None,
-        title=title,
-        summary=body,
-        content="",
-        published=None,
-        language="en",
-        content_hash=dedup.lookup_hash(title + body),
-    )
-    keys = dedup.EntryKeys(dedup.identity_key(f"guid:{number}"), None, f"guid:{number}")
-    f = stories.Fresh(entry, keys, {})
-    f.compare_by_text()
-    return f
 
 
 def old_sketch(shingles: frozenset[int]) -> tuple[int, ...]:
@@ -96,7 +70,7 @@ def build(path: Path, size: int) -> Any:
     with make_session_factory(engine)() as session, session.begin():
         session.add(Feed(id="f", url="https://e.example/f", poll_interval_seconds=60))
     for start in range(0, size, 5000):
-        batch = [fresh(n, *appeal(n)) for n in range(start, min(size, start + 5000))]
+        batch = [fresh(n, *APPEALS.appeal(n)) for n in range(start, min(size, start + 5000))]
         with engine.begin() as connection:
             connection.execute(
                 insert(Entry),
@@ -146,8 +120,8 @@ def build(path: Path, size: int) -> Any:
 
 
 def poll(size: int, count: int) -> list[stories.Fresh]:
-    new = [fresh(10**7 + n, *appeal(10**7 + n)) for n in range(count - 1)]
-    title, body = appeal(0)
+    new = [fresh(10**7 + n, *APPEALS.appeal(10**7 + n)) for n in range(count - 1)]
+    title, body = APPEALS.appeal(0)
     copy = fresh(2 * 10**7, "Statement: " + title, body + " The post appeared first here.")
     return [*new, copy]
 

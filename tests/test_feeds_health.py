@@ -49,12 +49,18 @@ def _subjects(mails: list[EmailMessage]) -> list[str]:
     return [str(m["Subject"]) for m in mails]
 
 
-def test_failing_feed_tells_operators_once_per_episode_and_when_it_recovers(
-    lab: FeedLab, httpserver: HTTPServer, smtp_server: tuple[str, Any]
-) -> None:
+def _failing(lab: FeedLab, httpserver: HTTPServer, smtp_server: tuple[str, Any]) -> Any:
+    """The feed answers HTTP 500 and operators are told by e-mail; gives the inbox."""
     smtp_url, inbox = smtp_server
     _serve(httpserver, 500)
     lab.configure(_config(httpserver), RIGHTSWATCH_SMTP_URL=smtp_url)
+    return inbox
+
+
+def test_failing_feed_tells_operators_once_per_episode_and_when_it_recovers(
+    lab: FeedLab, httpserver: HTTPServer, smtp_server: tuple[str, Any]
+) -> None:
+    inbox = _failing(lab, httpserver, smtp_server)
     for _ in range(6):
         lab.run_once()
         lab.advance(timedelta(hours=1))
@@ -85,9 +91,7 @@ def test_failing_feed_tells_operators_once_per_episode_and_when_it_recovers(
 def test_gone_tells_operators_at_once_even_during_a_failing_episode(
     lab: FeedLab, httpserver: HTTPServer, smtp_server: tuple[str, Any]
 ) -> None:
-    smtp_url, inbox = smtp_server
-    _serve(httpserver, 500)
-    lab.configure(_config(httpserver), RIGHTSWATCH_SMTP_URL=smtp_url)
+    inbox = _failing(lab, httpserver, smtp_server)
     for _ in range(3):
         lab.run_once()
     _serve(httpserver, 410)
@@ -153,15 +157,20 @@ def test_an_operator_alert_that_cannot_be_sent_is_retried(
     assert {a.status for a in lab.operator_alerts()} == {"sent"}
 
 
+def config_problems(path: Path) -> list[str]:
+    """What ``load_config`` reports about a file it refuses."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    return [str(p) for p in caught.value.problems]
+
+
 def test_operators_config_is_validated(write_config: Callable[..., Path]) -> None:
     path = write_config(
         "operators:\n  - id: ops\n    email: ops@example.org\n    watchlists: [kg]\n"
         "  - id: hook\n    webhook: https://ops.example.org/hook\n    secret_env: NOT_SET_HERE\n"
         "  - id: ops\n    console: true\n"
     )
-    with pytest.raises(ConfigError) as caught:
-        load_config(path, {})
-    found = [str(p) for p in caught.value.problems]
+    found = config_problems(path)
     assert any(":2: operators[0]: an operator has no watchlists" in p for p in found), found
     assert any(":8: operators[2].id: duplicate id 'ops'" in p for p in found), found
     assert any(":7: operators[1].secret_env: environment variable NOT_SET_HERE" in p for p in found)
@@ -294,9 +303,7 @@ def test_fetch_and_schedule_keys_are_validated(write_config: Callable[..., Path]
         "  max_poll_interval: 1h\n  host_concurrency: 0\n"
         "feeds:\n  - id: f\n    url: https://example.org/feed\n    stale_after: soon\n"
     )
-    with pytest.raises(ConfigError) as caught:
-        load_config(path, {})
-    found = [str(p) for p in caught.value.problems]
+    found = config_problems(path)
     assert any(
         "defaults.host_concurrency: Input should be greater than or equal to 1" in p for p in found
     ), found

@@ -23,7 +23,7 @@ from werkzeug import Request, Response
 
 from tests.support.feeds import feed_xml
 from tests.support.receiver import WEBHOOK_SECRET
-from tests.support.scenario import DESK, case_tracker, watch_config
+from tests.support.scenario import DESK, REMEMBERED, case_tracker, watch_config
 from worker.db.models import Delivery, Entry, Feed, Match
 from worker.db.session import make_engine, make_session_factory
 from worker.embedded import EmbeddedService
@@ -31,11 +31,7 @@ from worker.runtime import Runtime
 from worker.settings import Settings
 
 ITEMS = [
-    {
-        "guid": "n1",
-        "title": "Azimjan Askarov remembered in Bishkek",
-        "description": "<p>Friends of <b>Azimjan Askarov</b> gathered on Monday.</p>",
-    },
+    REMEMBERED,
     {
         "guid": "n2",
         "title": "Parliament debates the law on foreign agents",

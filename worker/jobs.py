@@ -67,6 +67,29 @@ def poll(
         policy = replace(policy, story_hold=timedelta(0))
     # A feed read through a proxy is never pushed: the callback would name this server.
     discover_hubs = websub.push_possible(runtime.settings) and policy.limits.proxy is None
+    return _ingest(runtime, feed_id, policy, not_before=not_before, discover_hubs=discover_hubs)
+
+
+def ingest_push(
+    runtime: Runtime, feed_id: str, topic: str, body: bytes, content_type: str | None
+) -> PollOutcome:
+    """Take a body a WebSub hub pushed as if a poll had fetched it: same dedup, matching,
+    outbox and health."""
+    policy = PollPolicy.from_config(runtime.config().config, feed_id)
+    pushed = FetchResult(url=topic, status=200, body=body, content_type=content_type)
+    return _ingest(runtime, feed_id, policy, pushed=pushed)
+
+
+def _ingest(
+    runtime: Runtime,
+    feed_id: str,
+    policy: PollPolicy,
+    *,
+    not_before: datetime | None = None,
+    pushed: FetchResult | None = None,
+    discover_hubs: bool = False,
+) -> PollOutcome:
+    """One feed's body, polled or pushed, through the pipeline; then durable and counted."""
     with logs.bind(feed_id=feed_id):
         outcome = ingest_feed(
             runtime.sessions,
@@ -76,31 +99,11 @@ def poll(
             now=runtime.clock(),
             not_before=not_before,
             policy=policy,
+            pushed=pushed,
             discover_hubs=discover_hubs,
         )
     if outcome.delivery_ids:  # committed alerts must survive a power cut too
         make_durable(runtime.engine)
-    if outcome.polled:
-        metrics.polled(outcome.failed, outcome.new_entries, list(outcome.new_match_watchlists))
-    return outcome
-
-
-def ingest_push(
-    runtime: Runtime, feed_id: str, topic: str, body: bytes, content_type: str | None
-) -> PollOutcome:
-    """Take a body a WebSub hub pushed as if a poll had fetched it: same dedup, matching,
-    outbox and health."""
-    policy = PollPolicy.from_config(runtime.config().config, feed_id)
-    with logs.bind(feed_id=feed_id):
-        outcome = ingest_feed(
-            runtime.sessions,
-            feed_id,
-            fetcher=runtime.fetcher,
-            matcher=runtime.matcher(),
-            now=runtime.clock(),
-            policy=policy,
-            pushed=FetchResult(url=topic, status=200, body=body, content_type=content_type),
-        )
     if outcome.polled:
         metrics.polled(outcome.failed, outcome.new_entries, list(outcome.new_match_watchlists))
     return outcome

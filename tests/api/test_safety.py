@@ -14,7 +14,16 @@ import pytest
 import redis
 from sqlalchemy import select, text
 
-from tests.support.api import API_TOKEN, SECRET_KEY, Stack, confirm_link, subscribe, text_of
+from tests.support.api import (
+    API_TOKEN,
+    SECRET_KEY,
+    Stack,
+    confirm_link,
+    subscribe,
+    subscription_status,
+    text_of,
+    webhook_subscription,
+)
 from tests.support.waits import wait_for
 from worker.db.models import RateLimit, Subscriber
 from worker.security.tokens import unsubscribe_token
@@ -181,24 +190,16 @@ def test_confirmation_links_expire_and_unconfirmed_subscriptions_are_deleted(
 
 
 def test_deleting_a_subscription_deletes_the_address(stack: Stack) -> None:
-    created = stack.api.post(
-        "/subscriptions", json={"webhook": stack.hook_url, "watchlists": ["kg"]}
-    ).json()
-    auth = {"Authorization": f"Bearer {created['management_token']}"}
-    assert wait_for(
-        lambda: (
-            stack.api.get(f"/subscriptions/{created['id']}", headers=auth).json()["status"]
-            == "active"
-        )
-    )
+    subscription, auth = webhook_subscription(stack)
+    assert wait_for(lambda: subscription_status(stack, subscription, auth) == "active")
     stack.feed.publish("d1", "Azimjan Askarov remembered in Bishkek")
     stack.run_once()
-    assert stack.api.delete(f"/subscriptions/{created['id']}", headers=auth).status_code == 204
-    assert stack.api.get(f"/subscriptions/{created['id']}", headers=auth).status_code == 404
+    assert stack.api.delete(f"/subscriptions/{subscription}", headers=auth).status_code == 204
+    assert stack.api.get(f"/subscriptions/{subscription}", headers=auth).status_code == 404
     with stack.worker.runtime.sessions() as session:
         for table in ("subscribers", "subscriptions", "deliveries", "digest_items"):
             rows = session.execute(text(f"SELECT * FROM {table}")).all()
-            assert not any(stack.hook_url in str(r) or created["id"] in str(r) for r in rows)
+            assert not any(stack.hook_url in str(r) or subscription in str(r) for r in rows)
 
 
 def test_pausing_and_changing_a_subscription(stack: Stack) -> None:

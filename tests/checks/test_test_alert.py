@@ -40,6 +40,13 @@ def send_test(path: Path, recipient: str, tmp_path: Path, **env: str | None) -> 
     return CliRunner().invoke(cli, ["test-alert", "--config", str(path), recipient], env=environ)
 
 
+def mailed(path: Path, recipient: str, tmp_path: Path, smtp_url: str) -> str:
+    """The output of a test e-mail that was sent."""
+    result = send_test(path, recipient, tmp_path, RIGHTSWATCH_SMTP_URL=smtp_url)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 def webhook(url: str) -> str:
     return f"  - id: hook\n    webhook: {url}\n    secret_env: {SECRET_ENV}\n    watchlists: [kg]\n"
 
@@ -83,14 +90,12 @@ def test_a_webhook_on_a_closed_port_fails(
 def test_a_test_email_is_marked_and_carries_the_security_phrase(
     write_config: Callable[..., Path], tmp_path: Path, smtp_server: tuple[str, Any]
 ) -> None:
-    smtp_url, inbox = smtp_server
-    path = write_config(
-        HEAD + "  - id: desk\n    email: desk@example.org\n    watchlists: [kg]\n"
+    recipients = (
+        "  - id: desk\n    email: desk@example.org\n    watchlists: [kg]\n"
         "    security_phrase: blue heron\n"
     )
-    result = send_test(path, "desk", tmp_path, RIGHTSWATCH_SMTP_URL=smtp_url)
-    assert result.exit_code == 0, result.output
-    (mail,) = inbox.messages
+    mailed(write_config(HEAD + recipients), "desk", tmp_path, smtp_server[0])
+    (mail,) = smtp_server[1].messages
     assert mail["To"] == "desk@example.org"
     assert mail["Subject"].startswith("[rightswatch] TEST alert")
     assert mail["X-Rightswatch-Test"] == "yes"
@@ -107,9 +112,7 @@ def test_an_operator_gets_a_test_email(
         HEAD + "  - id: desk\n    console: true\n    watchlists: [kg]\n"
         "operators:\n  - id: ops\n    email: ops@example.org\n"
     )
-    result = send_test(path, "ops", tmp_path, RIGHTSWATCH_SMTP_URL=smtp_url)
-    assert result.exit_code == 0, result.output
-    assert "test alert to operator ops by email: sent" in result.output
+    assert "test alert to operator ops by email: sent" in mailed(path, "ops", tmp_path, smtp_url)
     assert [m["To"] for m in inbox.messages] == ["ops@example.org"]
 
 

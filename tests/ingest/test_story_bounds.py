@@ -10,7 +10,6 @@ names in their titles) open their own stories. Real SQLite, the functions a poll
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,44 +18,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.support.appeals import Appeals, fresh
 from worker.core import dedup
-from worker.core.types import NormalisedEntry
 from worker.db.models import Feed, StoryBand
 from worker.db.session import make_engine, make_session_factory, upgrade
-from worker.ingest import persist, stories
+from worker.ingest import persist
 from worker.ingest.policy import PollPolicy
 from worker.security import crypto
 
 STORED = 2000
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
-_VOCABULARY = [f"w{i}" for i in range(5000)]
-TEMPLATE = " ".join(random.Random(0).choices(_VOCABULARY, k=130))
-"""The appeal text every entry carries (longer than the case each describes)."""
-FOOTER = "Share this appeal: Facebook Twitter Email Print. Read more on our website today."
-
-
-def _appeal(number: int) -> tuple[str, str]:
-    rng = random.Random(number + 1)
-    case = " ".join(rng.choices(_VOCABULARY, k=45))
-    return f"Appeal for p{number} q{number}", f"{case}\n{TEMPLATE}\n{FOOTER}"
-
-
-def _fresh(number: int, title: str, body: str, key: bytes | None) -> stories.Fresh:
-    entry = NormalisedEntry(
-        identity=f"guid:{number}",
-        guid=str(number),
-        link=None,
-        title=title,
-        summary=body,
-        content="",
-        published=None,
-        language="en",
-        content_hash=dedup.lookup_hash(f"{title}{body}"),
-    )
-    keys = dedup.EntryKeys(dedup.identity_key(f"guid:{number}", key), None, f"guid:{number}")
-    f = stories.Fresh(entry, keys, {})
-    f.compare_by_text(key)
-    return f
+APPEALS = Appeals(5000)
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +44,9 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session,
         session.add(Feed(id="f", url="https://e.example/f", poll_interval_seconds=60))
     for start in range(0, STORED, 500):
         with sessions() as session, session.begin():
-            fresh = [_fresh(n, *_appeal(n), None) for n in range(start, start + 500)]
-            ids = persist.insert_with_stories(session, "f", fresh, NOW, PollPolicy())
-            for n, f, entry_id in zip(range(start, start + 500), fresh, ids, strict=True):
+            batch = [fresh(n, *APPEALS.appeal(n)) for n in range(start, start + 500)]
+            ids = persist.insert_with_stories(session, "f", batch, NOW, PollPolicy())
+            for n, f, entry_id in zip(range(start, start + 500), batch, ids, strict=True):
                 assert entry_id is not None
                 story_of[n] = f.story or entry_id
     with sessions() as session:
@@ -104,12 +76,10 @@ def test_each_entry_compares_a_bounded_number_of_candidates(
 ) -> None:
     session, story_of = history
     later = NOW + timedelta(hours=1)
-    new = [_fresh(10_000 + n, *_appeal(10_000 + n), None) for n in range(40)]
+    new = [fresh(10_000 + n, *APPEALS.appeal(10_000 + n)) for n in range(40)]
     # A syndicated copy of an early appeal: its template bands are full of newer stories.
-    title, body = _appeal(7)
-    copy = _fresh(
-        20_000, "Statement: " + title, body + " The post appeared first on Amnesty.", None
-    )
+    title, body = APPEALS.appeal(7)
+    copy = fresh(20_000, "Statement: " + title, body + " The post appeared first on Amnesty.", None)
     with session.begin_nested():
         persist.insert_with_stories(session, "f", [*new, copy], later, PollPolicy())
         session.rollback()

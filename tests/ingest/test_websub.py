@@ -30,7 +30,7 @@ from werkzeug import Request, Response
 
 from tests.security.proxies import socks5_proxy
 from tests.support.api import Hook, LiveServer
-from tests.support.network import free_port
+from tests.support.network import free_port, serving
 from tests.support.receiver import WEBHOOK_SECRET
 from tests.support.waits import wait_for
 from worker.api.app import create_app
@@ -162,13 +162,9 @@ def hub() -> Iterator[FakeHub]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hub"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)) as port:
+        state.url = f"http://127.0.0.1:{port}/hub"
+        yield state
 
 
 @dataclass

@@ -9,7 +9,6 @@ tells them once more.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -25,9 +24,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.conftest import ROOT
+from tests.support.cli import process_env
 from tests.support.feeds import feed_xml
 from tests.support.network import free_port
-from tests.support.receiver import WEBHOOK_SECRET
+from tests.support.scenario import NO_HOST_DELAY, TRACKER, kg_watchlist
 from tests.support.waits import wait_for
 
 ITEM = {
@@ -41,27 +41,12 @@ LATER = {
     "description": "Azimjan Askarov's lawyers spoke.",
 }
 
-CONFIG = """\
-defaults:
-  host_delay: 0
-feeds:
-  - id: news
-    url: {feed}
-    poll_interval: 1s
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    people:
-      - name: Azimjan Askarov
-subscribers:
-  - id: tracker
-    webhook: {hook}
-    secret_env: CASE_TRACKER_WEBHOOK_SECRET
-    watchlists: [kg]
-operators:
-  - id: ops
-    email: ops@example.org
-"""
+CONFIG = (
+    NO_HOST_DELAY
+    + "feeds:\n  - id: news\n    url: {feed}\n    poll_interval: 1s\n"
+    + kg_watchlist(TRACKER)
+    + "operators:\n  - id: ops\n    email: ops@example.org\n"
+)
 BROKEN_LINE = 6
 """The line that loses one space of its indent."""
 
@@ -79,17 +64,13 @@ class FeedServer:
 
 
 def _env(tmp_path: Path, database_url: str, config: Path, **extra: str) -> dict[str, str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RIGHTSWATCH_")}
-    return {
-        **environ,
-        "RIGHTSWATCH_DATABASE_URL": database_url,
-        "RIGHTSWATCH_CONFIG": str(config),
-        "RIGHTSWATCH_DATA_DIR": str(tmp_path / "data"),
-        "RIGHTSWATCH_BEAT_INTERVAL": "0.5",
-        "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
-        "CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    return process_env(
+        config,
+        tmp_path / "data",
+        RIGHTSWATCH_DATABASE_URL=database_url,
+        RIGHTSWATCH_BEAT_INTERVAL="0.5",
         **extra,
-    }
+    )
 
 
 def health(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

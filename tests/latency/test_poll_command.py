@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,33 +11,20 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import ROOT
+from tests.support.cli import process_env
 from tests.support.feeds import feed_xml
-from tests.support.receiver import WEBHOOK_SECRET
+from tests.support.scenario import NO_HOST_DELAY, TRACKER, kg_watchlist
 from tests.support.waits import wait_for
 
 ITEMS = [
     {"guid": "p1", "title": "Azimjan Askarov", "description": "Azimjan Askarov spoke."},
     {"guid": "p2", "title": "Weather", "description": "Sunny."},
 ]
-CONFIG = """\
-defaults:
-  host_delay: 0
-feeds:
-  - id: news
-    url: {feed}
-  - id: broken
-    url: {missing}
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    people:
-      - name: Azimjan Askarov
-subscribers:
-  - id: tracker
-    webhook: {hook}
-    secret_env: CASE_TRACKER_WEBHOOK_SECRET
-    watchlists: [kg]
-"""
+CONFIG = (
+    NO_HOST_DELAY
+    + "feeds:\n  - id: news\n    url: {feed}\n  - id: broken\n    url: {missing}\n"
+    + kg_watchlist(TRACKER)
+)
 
 
 @pytest.fixture
@@ -57,15 +43,7 @@ def env(tmp_path: Path, pg_database: str, httpserver: HTTPServer) -> dict[str, s
         ),
         encoding="utf-8",
     )
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RIGHTSWATCH_")}
-    return {
-        **environ,
-        "RIGHTSWATCH_DATABASE_URL": pg_database,
-        "RIGHTSWATCH_CONFIG": str(config),
-        "RIGHTSWATCH_DATA_DIR": str(tmp_path / "data"),
-        "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
-        "CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET,
-    }
+    return process_env(config, tmp_path / "data", RIGHTSWATCH_DATABASE_URL=pg_database)
 
 
 def poll(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

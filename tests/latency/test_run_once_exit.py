@@ -2,59 +2,30 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import ROOT
+from tests.support.cli import process_env, run_rightswatch
 from tests.support.feeds import feed_xml
-from tests.support.receiver import WEBHOOK_SECRET
+from tests.support.scenario import NO_HOST_DELAY, TRACKER, watch_config
 
 ITEMS = [{"guid": "n1", "title": "Azimjan Askarov", "description": "Azimjan Askarov spoke."}]
-CONFIG = """\
-defaults:
-  host_delay: 0
-feeds:
-  - id: news
-    url: {feed}
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    people:
-      - name: Azimjan Askarov
-subscribers:
-  - id: tracker
-    webhook: {hook}
-    secret_env: CASE_TRACKER_WEBHOOK_SECRET
-    watchlists: [kg]
-"""
+CONFIG = watch_config("{feed}", subscribers=TRACKER, prelude=NO_HOST_DELAY)
 
 
 def run_once(tmp_path: Path, database_url: str, config: str) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "rightswatch.yaml"
     path.write_text(config, encoding="utf-8")
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RIGHTSWATCH_")}
-    env = {
-        **environ,
-        "RIGHTSWATCH_DATABASE_URL": database_url,
-        "RIGHTSWATCH_CONFIG": str(path),
-        "RIGHTSWATCH_DATA_DIR": str(tmp_path / "data"),
-        "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
-        "CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "RIGHTSWATCH_STARTUP_WAIT": "2",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "worker", "run", "--once"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    env = process_env(
+        path,
+        tmp_path / "data",
+        RIGHTSWATCH_DATABASE_URL=database_url,
+        RIGHTSWATCH_STARTUP_WAIT="2",
     )
+    return run_rightswatch("run", "--once", env=env)
 
 
 @pytest.mark.parametrize(

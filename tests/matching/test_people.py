@@ -46,17 +46,18 @@ def test_every_form_of_the_issue_is_found(
     assert {hit.kind for hit in found} == {"person"}
 
 
-ISSUE_4_NEAR_MISSES = [
-    "Askarovich was the investigator.",
-    "Askar said he had not seen the documents.",
-    "Азимжан Аскарович Турсунов дал показания.",
-    "The rally was on Askarov Street.",
-    "Митинг прошёл на улице Аскарова.",
-    "Askarov denied everything.",
-    "Azimjan is a common name.",
-    "Bakyt Askarov, a businessman, denied involvement.",
-    "Oleg Askarov is someone else.",
-]
+ISSUE_4_NEAR_MISSES = """\
+Askarovich was the investigator.
+Askar said he had not seen the documents.
+Азимжан Аскарович Турсунов дал показания.
+The rally was on Askarov Street.
+Митинг прошёл на улице Аскарова.
+Askarov denied everything.
+Azimjan is a common name.
+Bakyt Askarov, a businessman, denied involvement.
+Oleg Askarov is someone else.
+""".splitlines()
+"""Sentences that name someone else, or only part of the name (one a line)."""
 
 
 @pytest.mark.parametrize("text", ISSUE_4_NEAR_MISSES)

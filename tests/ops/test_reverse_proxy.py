@@ -7,7 +7,6 @@ installed (`apt-get install nginx-light`); skipped otherwise.
 
 from __future__ import annotations
 
-import datetime
 import os
 import shutil
 import subprocess
@@ -16,43 +15,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.conftest import ROOT
 from tests.support.network import free_port
+from tests.support.tls import self_signed
 from tests.support.waits import wait_for
 
 EXAMPLE = ROOT / "deploy" / "nginx-rightswatch.conf"
 PER_CLIENT = 10  # RESEND_PER_CLIENT: requests an hour
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alerts.example.org")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "fullchain.pem", folder / "privkey.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 def site_config(api_port: int, http_port: int, https_port: int, cert: Path, key: Path) -> str:
@@ -136,7 +106,7 @@ def test_clients_behind_the_example_proxy_get_their_own_rate_limit_buckets(
         "RIGHTSWATCH_API_TRUSTED_PROXIES": "127.0.0.1",
     }
     start_process("api", "--port", str(api_port), env=env, name="api")
-    cert, key = self_signed(tmp_path)
+    cert, key = self_signed(tmp_path, "alerts.example.org")
     nginx(site_config(api_port, http_port, https_port, cert, key))
     base = f"https://127.0.0.1:{https_port}"
 

@@ -16,7 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import BinaryIO
 from urllib.parse import urlsplit
+
+from tests.support.network import serving
 
 FAKE_HOST = "feeds.invalid"
 
@@ -80,24 +83,15 @@ def http_proxy() -> Iterator[tuple[str, Seen]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as port:
+        yield f"http://127.0.0.1:{port}", seen
 
 
-def _exactly(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("client went away")
-        data += chunk
-    return data
+def _exactly(stream: BinaryIO, size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) < size:
+        raise ConnectionError("client went away")
+    return bytes(data)
 
 
 def _pipe(source: socket.socket, sink: socket.socket) -> None:
@@ -116,28 +110,29 @@ def socks5_proxy() -> Iterator[tuple[str, Seen]]:
     """RFC 1928 CONNECT with "no auth" or RFC 1929 username/password (any accepted)."""
     seen = Seen()
 
-    class Handler(socketserver.BaseRequestHandler):
+    class Handler(socketserver.StreamRequestHandler):
         def handle(self) -> None:
             client: socket.socket = self.request
-            _version, count = _exactly(client, 2)
-            methods = _exactly(client, count)
+            read = self.rfile
+            _version, count = _exactly(read, 2)
+            methods = _exactly(read, count)
             username: str | None = None
             if 2 in methods:
                 client.sendall(b"\x05\x02")
-                _exactly(client, 1)
-                username = _exactly(client, _exactly(client, 1)[0]).decode()
-                _exactly(client, _exactly(client, 1)[0])
+                _exactly(read, 1)
+                username = _exactly(read, _exactly(read, 1)[0]).decode()
+                _exactly(read, _exactly(read, 1)[0])
                 client.sendall(b"\x01\x00")
             else:
                 client.sendall(b"\x05\x00")
-            _v, _cmd, _rsv, atyp = _exactly(client, 4)
+            _v, _cmd, _rsv, atyp = _exactly(read, 4)
             if atyp == 3:
-                host = _exactly(client, _exactly(client, 1)[0]).decode()
+                host = _exactly(read, _exactly(read, 1)[0]).decode()
             elif atyp == 1:
-                host = socket.inet_ntoa(_exactly(client, 4))
+                host = socket.inet_ntoa(_exactly(read, 4))
             else:
-                host = socket.inet_ntop(socket.AF_INET6, _exactly(client, 16))
-            (port,) = struct.unpack("!H", _exactly(client, 2))
+                host = socket.inet_ntop(socket.AF_INET6, _exactly(read, 16))
+            (port,) = struct.unpack("!H", _exactly(read, 2))
             seen.requests.append(f"{host}:{port}")
             seen.address_types.append(atyp)
             seen.usernames.append(username)
@@ -157,11 +152,5 @@ def socks5_proxy() -> Iterator[tuple[str, Seen]]:
         daemon_threads = True
         allow_reuse_address = True
 
-    server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Server(("127.0.0.1", 0), Handler)) as port:
+        yield f"127.0.0.1:{port}", seen

@@ -11,58 +11,40 @@ import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 
 from tests.support.api import Stack
-from tests.support.feeds import feed_xml
+from tests.support.scenario import STATEMENT, keyword_config, subscriber
 from tests.support.waits import wait_for
 from worker.db.models import Delivery
 from worker.embedded import EmbeddedService
-from worker.runtime import Runtime
 from worker.security.crypto import new_key
 from worker.settings import Settings
 
-CONFIG = """\
-feeds:
-  - id: news
-    url: {feed_url}
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    keywords: [Bir Duino]
-subscribers:
-  - id: tracker-a
-    webhook: {hook}/a
-    secret_env: CASE_TRACKER_WEBHOOK_SECRET
-    watchlists: [kg]
-  - id: tracker-b
-    webhook: {hook}/b
-    secret_env: CASE_TRACKER_WEBHOOK_SECRET
-    watchlists: [kg]
-"""
+CONFIG = keyword_config(
+    "".join(
+        subscriber(
+            f"tracker-{x}", webhook=f"{{hook}}/{x}", secret_env="CASE_TRACKER_WEBHOOK_SECRET"
+        )
+        for x in "ab"
+    )
+)
 
 
 def test_webhook_destinations_are_keyed(
     httpserver: HTTPServer,
+    feeds: Callable[..., str],
     pg_database: str,
     write_config: Callable[..., Path],
     make_settings: Callable[..., Settings],
+    make_service: Callable[[Settings], EmbeddedService],
 ) -> None:
-    httpserver.expect_request("/feed.xml").respond_with_data(
-        feed_xml([{"guid": "a", "title": "Bir Duino statement", "description": "Bir Duino."}]),
-        content_type="application/rss+xml",
-    )
+    feed_url = feeds([STATEMENT])
     httpserver.expect_request("/hooks/a", method="POST").respond_with_data("ok")
     httpserver.expect_request("/hooks/b", method="POST").respond_with_data("ok")
     hook = httpserver.url_for("/hooks").replace("127.0.0.1", "localhost")
-    config = write_config(CONFIG.format(feed_url=httpserver.url_for("/feed.xml"), hook=hook))
+    config = write_config(CONFIG.format(feed_url=feed_url, hook=hook))
     settings = make_settings(
         config, RIGHTSWATCH_DATABASE_URL=pg_database, RIGHTSWATCH_ENCRYPTION_KEY=new_key()
     )
-    runtime = Runtime(settings)
-    try:
-        service = EmbeddedService(runtime)
-        service.prepare()
-        assert service.run_once().alerts_sent == 2
-    finally:
-        runtime.close()
+    assert make_service(settings).run_once().alerts_sent == 2
     engine = sa.create_engine(pg_database)
     with engine.connect() as connection:
         stored = connection.execute(sa.text("SELECT destination FROM deliveries")).scalars().all()

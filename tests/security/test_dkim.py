@@ -11,42 +11,25 @@ import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from pytest_httpserver import HTTPServer
 
-from tests.support.feeds import feed_xml
+from tests.support.scenario import STATEMENT, keyword_config, subscriber
 from worker.core.errors import ConfigError
 from worker.embedded import EmbeddedService
-from worker.runtime import Runtime
-from worker.settings import Settings, load_settings
+from worker.settings import load_settings
 
-CONFIG = """\
-feeds:
-  - id: news
-    url: {feed_url}
-watchlists:
-  - id: kg
-    title: Kyrgyzstan defenders
-    keywords: [Bir Duino]
-subscribers:
-  - id: desk
-    email: desk@example.org
-    security_phrase: salt and bread
-    watchlists: [kg]
-"""
+CONFIG = keyword_config(
+    subscriber("desk", email="desk@example.org", security_phrase="salt and bread")
+)
 
 
 def test_alerts_are_dkim_signed(
-    httpserver: HTTPServer,
+    feeds: Callable[..., str],
     smtp_server: tuple[str, Any],
-    write_config: Callable[..., Path],
-    make_settings: Callable[..., Settings],
+    service_on: Callable[..., EmbeddedService],
     tmp_path: Path,
 ) -> None:
     smtp_url, inbox = smtp_server
-    httpserver.expect_request("/feed.xml").respond_with_data(
-        feed_xml([{"guid": "a", "title": "Bir Duino statement", "description": "Bir Duino."}]),
-        content_type="application/rss+xml",
-    )
+    feed_url = feeds([STATEMENT])
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -58,22 +41,15 @@ def test_alerts_are_dkim_signed(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
-    config = write_config(CONFIG.format(feed_url=httpserver.url_for("/feed.xml")))
-    settings = make_settings(
-        config,
+    service = service_on(
+        CONFIG.format(feed_url=feed_url),
         RIGHTSWATCH_SMTP_URL=smtp_url,
         RIGHTSWATCH_SMTP_FROM="rightswatch <alerts@rights.example.org>",
         RIGHTSWATCH_DKIM_DOMAIN="rights.example.org",
         RIGHTSWATCH_DKIM_SELECTOR="rw2026",
         RIGHTSWATCH_DKIM_PRIVATE_KEY_FILE=str(tmp_path / "dkim.pem"),
     )
-    runtime = Runtime(settings)
-    try:
-        service = EmbeddedService(runtime)
-        service.prepare()
-        assert service.run_once().alerts_sent == 1
-    finally:
-        runtime.close()
+    assert service.run_once().alerts_sent == 1
     (envelope,) = inbox.envelopes
     raw = envelope.original_content or envelope.content
     assert b"d=rights.example.org" in raw and b"s=rw2026" in raw

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from tests.support.cli import run_rightswatch
 from tests.support.feeds import feed_xml
 from tests.support.receiver import WEBHOOK_SECRET
-from tests.support.scenario import case_tracker, subscriber, watch_config
+from tests.support.scenario import DESK_OFFICER_AND_TRACKER, REMEMBERED, watch_config
 from worker.db.models import Match, Subscriber
 from worker.embedded import EmbeddedService
 from worker.runtime import Runtime
@@ -26,19 +26,10 @@ from worker.settings import Settings
 
 API_SECRET = "whsec_QXBpU3Vic2NyaWJlclNlY3JldEtleTEyMzQ1Njc4"
 ITEMS = [
-    {
-        "guid": "n1",
-        "title": "Azimjan Askarov remembered in Bishkek",
-        "description": "<p>Friends of <b>Azimjan Askarov</b> gathered on Monday.</p>",
-    },
+    REMEMBERED,
     {"guid": "n2", "title": "Аскаров Азимжан", "description": "Bir Duino called on deputies."},
 ]
-CONFIG = watch_config(
-    "{feed_url}",
-    aliases=True,
-    subscribers=subscriber("desk", email="desk.officer@example.org")
-    + case_tracker("{webhook_url}"),
-)
+CONFIG = watch_config("{feed_url}", aliases=True, subscribers=DESK_OFFICER_AND_TRACKER)
 SENSITIVE = (
     "desk.officer",
     "api.person",

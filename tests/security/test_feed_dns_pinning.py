@@ -19,7 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.support.feeds import feed_xml
-from tests.support.network import self_signed_certificate
+from tests.support.tls import self_signed
 from worker.ingest.fetch import Fetcher
 from worker.security.destinations import RedirectRefused, redirect_addresses
 from worker.settings import Settings
@@ -82,7 +82,7 @@ def test_an_https_redirect_keeps_its_name_for_tls_at_the_pinned_address(
     """SNI and the certificate check use ``localhost`` while the socket goes to the
     checked 127.0.0.2 (a certificate for ``localhost`` only, trusted by this process)."""
     origin, _ = checked_and_rebound
-    cert, key = self_signed_certificate(tmp_path, "localhost")
+    cert, key = self_signed(tmp_path, "localhost")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))

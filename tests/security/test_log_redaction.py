@@ -11,23 +11,14 @@ from pytest_httpserver import HTTPServer
 from tests.support.cli import process_env, run_rightswatch
 from tests.support.feeds import feed_xml
 from tests.support.receiver import WEBHOOK_SECRET
-from tests.support.scenario import case_tracker, subscriber, watch_config
+from tests.support.scenario import DESK_OFFICER_AND_TRACKER, REMEMBERED, watch_config
 
 ITEMS = [
-    {
-        "guid": "n1",
-        "title": "Azimjan Askarov remembered in Bishkek",
-        "description": "<p>Friends of <b>Azimjan Askarov</b> gathered on Monday.</p>",
-    },
+    REMEMBERED,
     {"guid": "n2", "title": "Азимжан Аскаров", "description": "Bir Duino called on deputies."},
 ]
-
 CONFIG = watch_config(
-    "{feed_url}",
-    aliases=True,
-    keywords=True,
-    subscribers=subscriber("desk", email="desk.officer@example.org")
-    + case_tracker("{webhook_url}"),
+    "{feed_url}", aliases=True, keywords=True, subscribers=DESK_OFFICER_AND_TRACKER
 )
 
 

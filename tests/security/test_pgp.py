@@ -18,14 +18,11 @@ from pgpy.constants import (
     PubKeyAlgorithm,
     SymmetricKeyAlgorithm,
 )
-from pytest_httpserver import HTTPServer
 
-from tests.support.feeds import feed_xml
 from tests.support.scenario import subscriber, watch_config
 from worker.config import load_config
 from worker.core.errors import ConfigError
 from worker.embedded import EmbeddedService
-from worker.runtime import Runtime
 from worker.settings import Settings
 
 PHRASE = "apricots in Osh"
@@ -62,27 +59,21 @@ def _gnupg_style_key() -> Any:
 
 
 def test_an_encrypted_alert_decrypts_to_the_whole_alert(
-    httpserver: HTTPServer,
+    feeds: Callable[..., str],
     smtp_server: tuple[str, Any],
     write_config: Callable[..., Path],
     make_settings: Callable[..., Settings],
+    make_service: Callable[[Settings], EmbeddedService],
     tmp_path: Path,
 ) -> None:
     smtp_url, inbox = smtp_server
-    httpserver.expect_request("/feed.xml").respond_with_data(
-        feed_xml(ITEMS), content_type="application/rss+xml"
-    )
+    feed_url = feeds(ITEMS)
     key = _gnupg_style_key()
     (tmp_path / "keys").mkdir()
     (tmp_path / "keys" / "desk.asc").write_text(str(key.pubkey))
-    config = write_config(CONFIG.format(feed_url=httpserver.url_for("/feed.xml"), phrase=PHRASE))
-    runtime = Runtime(make_settings(config, RIGHTSWATCH_SMTP_URL=smtp_url))
-    try:
-        service = EmbeddedService(runtime)
-        service.prepare()
-        assert service.run_once().alerts_sent == 1
-    finally:
-        runtime.close()
+    config = write_config(CONFIG.format(feed_url=feed_url, phrase=PHRASE))
+    service = make_service(make_settings(config, RIGHTSWATCH_SMTP_URL=smtp_url))
+    assert service.run_once().alerts_sent == 1
     (mail,) = inbox.messages
     raw = bytes(mail)
     assert mail.get_content_type() == "multipart/encrypted"

@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 from tests.security.proxies import FAKE_HOST, http_proxy, socks5_proxy
 from tests.support.cli import run_rightswatch
 from tests.support.feeds import feed_xml
-from tests.support.network import self_signed_certificate
+from tests.support.tls import self_signed
 from worker.cli import cli
 from worker.config import NEUTRAL_USER_AGENT
 from worker.embedded import EmbeddedService
@@ -182,7 +182,7 @@ def tls_feed_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     """The watched site over HTTPS, with a certificate this process trusts."""
     import ssl
 
-    cert, key = self_signed_certificate(tmp_path, FAKE_HOST)
+    cert, key = self_signed(tmp_path, FAKE_HOST)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))

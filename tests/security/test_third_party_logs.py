@@ -5,9 +5,7 @@ such loggers are held at WARNING. A full ``run --once`` and an API session are c
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import ROOT
+from tests.support.cli import process_env, run_rightswatch
 from tests.support.feeds import feed_xml
 from tests.support.network import free_port
 from tests.support.receiver import WEBHOOK_SECRET
@@ -62,54 +60,50 @@ SECRETS = [
 ]
 
 
-def environment(config: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "RIGHTSWATCH_CONFIG": str(config),
-        "RIGHTSWATCH_DATA_DIR": str(tmp_path / "data"),
-        "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
-        "CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        **extra,
-    }
-
-
 def assert_clean(log: str) -> None:
     for secret in SECRETS:
         assert secret not in log, f"{secret!r} in the log:\n{log}"
 
 
-@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
-def test_a_full_run_logs_no_url_address_or_name(
-    level: str,
+@pytest.fixture
+def logging_env(
     httpserver: HTTPServer,
     smtp_server: tuple[str, Any],
     pg_database: str,
     write_config: Callable[..., Path],
     tmp_path: Path,
+) -> Callable[..., dict[str, str]]:
+    """The environment of a process logging at ``level``: the feed serves ``items`` and the
+    case tracker's webhook is ``webhook_url``; ``extra`` settings last."""
+
+    def build(
+        level: str, items: list[dict[str, str]], webhook_url: str, **extra: str
+    ) -> dict[str, str]:
+        httpserver.expect_request("/feed.xml").respond_with_data(
+            feed_xml(items), content_type="application/rss+xml"
+        )
+        feed_url = httpserver.url_for("/feed.xml")
+        config = write_config(CONFIG.format(feed_url=feed_url, webhook_url=webhook_url))
+        return process_env(
+            config,
+            tmp_path / "data",
+            RIGHTSWATCH_DATABASE_URL=pg_database,
+            RIGHTSWATCH_SMTP_URL=smtp_server[0],
+            RIGHTSWATCH_LOG_LEVEL=level,
+            **extra,
+        )
+
+    return build
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_a_full_run_logs_no_url_address_or_name(
+    level: str, httpserver: HTTPServer, logging_env: Callable[..., dict[str, str]]
 ) -> None:
-    smtp_url, _ = smtp_server
-    httpserver.expect_request("/feed.xml").respond_with_data(
-        feed_xml(ITEMS), content_type="application/rss+xml"
-    )
     httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
     hook = httpserver.url_for(HOOK_PATH).replace("127.0.0.1", "localhost") + "?key=s3cr3t"
-    config = write_config(CONFIG.format(feed_url=httpserver.url_for("/feed.xml"), webhook_url=hook))
-    env = environment(
-        config,
-        tmp_path,
-        RIGHTSWATCH_DATABASE_URL=pg_database,
-        RIGHTSWATCH_SMTP_URL=smtp_url,
-        RIGHTSWATCH_LOG_LEVEL=level,
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "worker", "run", "--once"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    env = logging_env(level, ITEMS, hook)
+    done = run_rightswatch("run", "--once", env=env, timeout=180)
     assert done.returncode == 0, done.stderr
     assert "alerts: 4 sent" in done.stdout, done.stdout + done.stderr
     assert "INFO" in done.stderr
@@ -121,40 +115,23 @@ def test_an_api_session_logs_no_url_address_or_name(
     level: str,
     httpserver: HTTPServer,
     smtp_server: tuple[str, Any],
-    pg_database: str,
-    write_config: Callable[..., Path],
+    logging_env: Callable[..., dict[str, str]],
     tmp_path: Path,
     start_process: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
-    smtp_url, inbox = smtp_server
+    inbox = smtp_server[1]
     httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
     hook = httpserver.url_for(HOOK_PATH) + "?key=s3cr3t"
-    config = write_config(
-        CONFIG.format(feed_url=httpserver.url_for("/feed.xml"), webhook_url="https://x.invalid/h")
-    )
     port = free_port()
-    env = environment(
-        config,
-        tmp_path,
-        RIGHTSWATCH_DATABASE_URL=pg_database,
-        RIGHTSWATCH_SMTP_URL=smtp_url,
-        RIGHTSWATCH_LOG_LEVEL=level,
+    env = logging_env(
+        level,
+        [],
+        "https://x.invalid/h",
         RIGHTSWATCH_SECRET_KEY="a secret key for the test",
         RIGHTSWATCH_PUBLIC_URL=f"http://127.0.0.1:{port}",
         RIGHTSWATCH_API_TOKEN="operator-token-for-tests",
     )
-    httpserver.expect_request("/feed.xml").respond_with_data(
-        feed_xml([]), content_type="application/rss+xml"
-    )
-    synced = subprocess.run(
-        [sys.executable, "-m", "worker", "run", "--once"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    synced = run_rightswatch("run", "--once", env=env, timeout=180)
     assert synced.returncode == 0, synced.stderr
     start_process("api", "--port", str(port), env=env, name="api")
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as api:

@@ -8,7 +8,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from werkzeug import Request, Response
 
-from tests.support.api import Stack
+from tests.support.api import Stack, subscription_status, webhook_subscription
 from tests.support.waits import wait_for
 from worker.db.models import Delivery
 
@@ -19,10 +19,7 @@ def echo(request: Request) -> Response:
 
 def test_an_echoing_endpoint_is_not_verified(stack: Stack, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/echo", method="POST").respond_with_handler(echo)
-    created = stack.api.post(
-        "/subscriptions", json={"webhook": httpserver.url_for("/echo"), "watchlists": ["kg"]}
-    ).json()
-    auth = {"Authorization": f"Bearer {created['management_token']}"}
+    subscription, auth = webhook_subscription(stack, httpserver.url_for("/echo"))
     with stack.worker.runtime.sessions() as session:
         error = wait_for(
             lambda: session.scalars(
@@ -31,18 +28,9 @@ def test_an_echoing_endpoint_is_not_verified(stack: Stack, httpserver: HTTPServe
         )
     assert error is not None and "without its challenge" in error
     assert any(r.path == "/echo" for r, _ in httpserver.log)
-    status = stack.api.get(f"/subscriptions/{created['id']}", headers=auth).json()["status"]
-    assert status == "pending"
+    assert subscription_status(stack, subscription, auth) == "pending"
 
 
 def test_a_constructed_answer_verifies(stack: Stack) -> None:
-    created = stack.api.post(
-        "/subscriptions", json={"webhook": stack.hook_url, "watchlists": ["kg"]}
-    ).json()
-    auth = {"Authorization": f"Bearer {created['management_token']}"}
-    assert wait_for(
-        lambda: (
-            stack.api.get(f"/subscriptions/{created['id']}", headers=auth).json()["status"]
-            == "active"
-        )
-    )
+    subscription, auth = webhook_subscription(stack)
+    assert wait_for(lambda: subscription_status(stack, subscription, auth) == "active")

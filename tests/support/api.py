@@ -15,6 +15,7 @@ from email.message import EmailMessage
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.support.clock import Clock
@@ -85,6 +86,26 @@ class Hook:
 
 
 @dataclass
+class CaseDesk:
+    """A case-management webhook that answers its verification ping, then refuses alerts
+    with HTTP 400 (not retryable: each is dead at once) until it is ``accepting``."""
+
+    accepting: bool = False
+    received: list[str] = field(default_factory=list)
+
+    def respond(self, request: Request) -> Response:
+        body = request.get_data(as_text=True)
+        if '"subscription.verification"' in body:
+            challenge = re.search(r'"challenge":"([^"]+)"', body)
+            assert challenge is not None
+            return Response(f'{{"challenge":"{challenge.group(1)}"}}')
+        if not self.accepting:
+            return Response("no such case", status=400)
+        self.received.append(body)
+        return Response("ok")
+
+
+@dataclass
 class Stack:
     settings: Settings
     api: httpx.Client
@@ -142,3 +163,34 @@ def confirm_link(stack: Stack, address: str) -> str:
 def subscribe(stack: Stack, address: str, **extra: object) -> int:
     body = {"email": address, "watchlists": ["kg"], **extra}
     return stack.api.post("/subscriptions", json=body).status_code
+
+
+def webhook_subscription(stack: Stack, url: str | None = None) -> tuple[str, dict[str, str]]:
+    """A new webhook subscription to ``kg`` (the stack's hook unless ``url``): its id, and
+    the headers that carry its management token."""
+    body = {"webhook": url or stack.hook_url, "watchlists": ["kg"]}
+    created = stack.api.post("/subscriptions", json=body).json()
+    return str(created["id"]), {"Authorization": f"Bearer {created['management_token']}"}
+
+
+def subscription_status(stack: Stack, subscription_id: str, auth: dict[str, str]) -> str:
+    return str(stack.api.get(f"/subscriptions/{subscription_id}", headers=auth).json()["status"])
+
+
+def case_desk_subscription(stack: Stack, httpserver: HTTPServer) -> tuple[CaseDesk, str]:
+    """A verified webhook subscription to ``kg`` whose alerts die until the desk accepts."""
+    desk = CaseDesk()
+    httpserver.expect_request("/cases", method="POST").respond_with_handler(desk.respond)
+    created = stack.api.post(
+        "/subscriptions", json={"webhook": httpserver.url_for("/cases"), "watchlists": ["kg"]}
+    )
+    assert created.status_code == 201
+    stack.run_once()  # the verification ping, should the API's own send not have finished
+    return desk, str(created.json()["id"])
+
+
+def csrf_of(page: httpx.Response) -> str:
+    """The CSRF token of the form on a page."""
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tests.support.receiver import WEBHOOK_SECRET
@@ -30,13 +31,28 @@ def run_rightswatch(
 
 
 def process_env(config: Path, data_dir: Path | str, **settings: str) -> dict[str, str]:
-    """The environment of a rightswatch process a test starts: this one's, the config, a data
-    directory, loopback webhooks allowed and the case tracker's secret, then ``settings``."""
+    """The environment of a rightswatch process a test starts: this one's without its
+    ``RIGHTSWATCH_*`` settings (the shell's must not leak in), the config, a data directory,
+    loopback webhooks allowed and the case tracker's secret, then ``settings``."""
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("RIGHTSWATCH_")},
         "RIGHTSWATCH_CONFIG": str(config),
         "RIGHTSWATCH_DATA_DIR": str(data_dir),
         "RIGHTSWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
         "CASE_TRACKER_WEBHOOK_SECRET": WEBHOOK_SECRET,
         **settings,
     }
+
+
+def stop_groups(processes: Iterable[subprocess.Popen[bytes]], timeout: float) -> None:
+    """Stop the process groups still running (SIGTERM, prefork children included), and kill
+    those that have not exited within ``timeout`` seconds each."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)

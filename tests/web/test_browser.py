@@ -18,9 +18,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
-from werkzeug import Request, Response
 
-from tests.support.api import API_TOKEN, Stack
+from tests.support.api import API_TOKEN, Stack, case_desk_subscription
 from tests.support.waits import wait_for
 from worker.db.models import Subscriber
 
@@ -165,26 +164,7 @@ def test_a_form_posted_from_another_page_is_refused(
 def test_an_operator_finds_a_match_in_cyrillic_marks_a_hit_and_retries_a_dead_delivery(
     stack: Stack, browser: Browser, httpserver: HTTPServer
 ) -> None:
-    accepting = {"alerts": False}
-    received: list[str] = []
-
-    def receiver(request: Request) -> Response:
-        body = request.get_data(as_text=True)
-        if '"subscription.verification"' in body:
-            challenge = re.search(r'"challenge":"([^"]+)"', body)
-            assert challenge is not None
-            return Response(f'{{"challenge":"{challenge.group(1)}"}}')
-        if not accepting["alerts"]:
-            return Response("no such case", status=400)  # not retryable: dead at once
-        received.append(body)
-        return Response("ok")
-
-    httpserver.expect_request("/cases", method="POST").respond_with_handler(receiver)
-    created = stack.api.post(
-        "/subscriptions", json={"webhook": httpserver.url_for("/cases"), "watchlists": ["kg"]}
-    )
-    assert created.status_code == 201
-    stack.run_once()  # the ping, should the API's own send not have finished
+    cases, _subscription = case_desk_subscription(stack, httpserver)
     stack.feed.publish("d1", "Суд над Азимжаном Аскаровым", "Азимжан Аскаров остаётся в тюрьме.")
     stack.feed.publish("d2", "Tolekan Ismailova detained", "Police detained Tolekan Ismailova.")
     stack.run_once()
@@ -214,7 +194,7 @@ def test_an_operator_finds_a_match_in_cyrillic_marks_a_hit_and_retries_a_dead_de
     expect(dead).to_have_count(2)  # both alerts to the webhook gave up
     dead.first.click()
     expect(dead).to_have_count(1)
-    accepting["alerts"] = True
+    cases.accepting = True
     stack.run_once()
-    assert len(received) == 1
+    assert len(cases.received) == 1
     context.close()

@@ -8,16 +8,9 @@ import re
 
 import httpx
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
-from tests.support.api import API_TOKEN, Stack
+from tests.support.api import API_TOKEN, Stack, case_desk_subscription, csrf_of
 from worker.db import audit, outbox
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found is not None, page.text
-    return found.group(1)
 
 
 def test_an_operator_signs_in_and_finds_a_match_written_in_cyrillic(stack: Stack) -> None:
@@ -65,30 +58,11 @@ def test_guessing_the_token_is_refused_and_then_rate_limited(stack: Stack) -> No
 def test_an_operator_puts_a_dead_delivery_back_and_it_is_sent(
     stack: Stack, httpserver: HTTPServer
 ) -> None:
-    accepting = {"alerts": False}
-    received: list[str] = []
-
-    def receiver(request: Request) -> Response:
-        body = request.get_data(as_text=True)
-        if '"subscription.verification"' in body:
-            challenge = re.search(r'"challenge":"([^"]+)"', body)
-            assert challenge is not None
-            return Response(f'{{"challenge":"{challenge.group(1)}"}}')
-        if not accepting["alerts"]:
-            return Response("no such case", status=400)  # not retryable: dead at once
-        received.append(body)
-        return Response("ok")
-
-    httpserver.expect_request("/cases", method="POST").respond_with_handler(receiver)
-    created = stack.api.post(
-        "/subscriptions", json={"webhook": httpserver.url_for("/cases"), "watchlists": ["kg"]}
-    )
-    assert created.status_code == 201
-    stack.run_once()  # the verification ping, should the API's own send not have finished
+    cases, subscription = case_desk_subscription(stack, httpserver)
     stack.feed.publish("o1", "Azimjan Askarov remembered in Bishkek")
     stack.run_once()
     with stack.worker.runtime.sessions() as session:
-        (dead,) = outbox.list_deliveries(session, "dead", created.json()["id"])
+        (dead,) = outbox.list_deliveries(session, "dead", subscription)
 
     with httpx.Client(base_url=stack.url) as desk:
         desk.post(
@@ -101,9 +75,9 @@ def test_an_operator_puts_a_dead_delivery_back_and_it_is_sent(
         retried = desk.post(f"/desk/outbox/{dead.id}/retry", data={"csrf": csrf_of(page)})
         assert retried.status_code == 303
         assert dead.id not in desk.get("/desk/outbox").text
-    accepting["alerts"] = True
+    cases.accepting = True
     stack.run_once()
-    assert len(received) == 1
+    assert len(cases.received) == 1
     with stack.worker.runtime.sessions() as session:
         (entry,) = audit.recent(session, action="delivery.retry")
         assert entry.target == dead.id

@@ -12,18 +12,12 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from tests.support.api import Stack
+from tests.support.api import Stack, csrf_of
 from tests.support.waits import wait_for
 from worker import i18n
 from worker.db.models import Subscriber
 
 LOCALE = Path(i18n.__file__).parent / "locale"
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found is not None, page.text
-    return found.group(1)
 
 
 def form(**fields: str | list[str]) -> dict[str, str | list[str]]:

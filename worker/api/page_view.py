@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
@@ -192,6 +192,16 @@ def weekday_choices(page: View) -> list[tuple[str, str]]:
     return list(zip(WEEKDAYS, names, strict=True))
 
 
+def form_choices(page: View) -> dict[str, Any]:
+    """The choices the settings fields offer, as the ``_settings.html`` macro takes them."""
+    return {
+        "frequencies": frequency_choices(page),
+        "weekdays": weekday_choices(page),
+        "zones": ZONES,
+        "languages": i18n.LANGUAGES,
+    }
+
+
 def field_errors(page: View, error: ValidationError | service.InvalidField) -> dict[str, str]:
     """What to correct, by form field, in the page's language."""
     _ = page._
@@ -211,8 +221,61 @@ def field_errors(page: View, error: ValidationError | service.InvalidField) -> d
     return {f: messages.get(f, _("Check this field.")) for f in fields}
 
 
-def deliver_at_text(time: str, weekday: str, frequency: str) -> str:
-    return f"{weekday} {time}" if frequency == "weekly" and weekday in WEEKDAYS else time
+@dataclass(frozen=True, slots=True)
+class SettingsForm:
+    """The fields the subscribe form and the manage page share, as the browser posted them:
+    what the schemas validate, and what the form shows again after a 422."""
+
+    csrf: str
+    watchlists: list[str]
+    frequency: str
+    time: str
+    weekday: str
+    timezone: str
+    language: str
+    security_phrase: str
+
+    def shown(self) -> dict[str, Any]:
+        """The values the form is filled with again."""
+        return {
+            "watchlists": self.watchlists,
+            "frequency": self.frequency,
+            "time": self.time,
+            "weekday": self.weekday,
+            "timezone": self.timezone,
+            "language": self.language,
+            "security_phrase": self.security_phrase,
+        }
+
+    def payload(self) -> dict[str, Any]:
+        """The body of the JSON API's subscription schemas (time and weekday as one field)."""
+        weekly = self.frequency == "weekly" and self.weekday in WEEKDAYS
+        return {
+            "watchlists": self.watchlists,
+            "frequency": self.frequency,
+            "deliver_at": f"{self.weekday} {self.time}" if weekly else self.time,
+            "timezone": self.timezone,
+            "language": self.language,
+            "security_phrase": self.security_phrase,
+        }
+
+
+def _settings_form(
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    watchlists: Annotated[list[str] | None, Form()] = None,
+    frequency: Annotated[str, Form(max_length=20)] = "immediate",
+    time: Annotated[str, Form(max_length=10)] = "08:00",
+    weekday: Annotated[str, Form(max_length=10)] = "mon",
+    timezone: Annotated[str, Form(max_length=64)] = "UTC",
+    language: Annotated[str, Form(max_length=10)] = "en",
+    security_phrase: Annotated[str, Form(max_length=1000)] = "",
+) -> SettingsForm:
+    return SettingsForm(
+        csrf, watchlists or [], frequency, time, weekday, timezone, language, security_phrase
+    )
+
+
+Settings = Annotated[SettingsForm, Depends(_settings_form)]
 
 
 def expired_form(page: View) -> HTMLResponse:

@@ -16,36 +16,39 @@ token bound to a cookie.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from worker import i18n, metrics
+from worker import metrics
 from worker.api import service
 from worker.api.deps import State
 from worker.api.page_view import (
     FORM_RESPONSES,
     PAGE_RESPONSES,
-    ZONES,
     Button,
     Lang,
+    Settings,
     Token,
     View,
-    deliver_at_text,
     expired_form,
     field_errors,
+    form_choices,
     frequency_choices,
     masked,
     page_router,
     public_lists,
     view,
     watchlist_titles,
-    weekday_choices,
 )
 from worker.api.routes_public import client, subscribe
 from worker.api.schemas import SubscriptionCreate
+from worker.db.models import Subscriber
 from worker.security.tokens import subscriber_token
 
 router = page_router()
@@ -88,10 +91,7 @@ def _subscribe_form(
         watchlists=public_lists(page.state),
         form=form,
         errors=errors or {},
-        frequencies=frequency_choices(page),
-        weekdays=weekday_choices(page),
-        zones=ZONES,
-        languages=i18n.LANGUAGES,
+        **form_choices(page),
     )
 
 
@@ -125,42 +125,18 @@ def subscribe_form(
     request: Request,
     state: State,
     after: BackgroundTasks,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Settings,
     email: Annotated[str, Form(max_length=254)] = "",
-    watchlists: Annotated[list[str] | None, Form()] = None,
-    frequency: Annotated[str, Form(max_length=20)] = "immediate",
-    time: Annotated[str, Form(max_length=10)] = "08:00",
-    weekday: Annotated[str, Form(max_length=10)] = "mon",
-    timezone: Annotated[str, Form(max_length=64)] = "UTC",
-    language: Annotated[str, Form(max_length=10)] = "en",
-    security_phrase: Annotated[str, Form(max_length=1000)] = "",
     lang: Lang = None,
 ) -> HTMLResponse:
     """The form's answer is the same whether or not the address is subscribed already."""
     page = view(request, state)
-    if not page.csrf_ok(csrf):
+    if not page.csrf_ok(form.csrf):
         return expired_form(page)
-    values = {
-        "email": email,
-        "watchlists": watchlists or [],
-        "frequency": frequency,
-        "time": time,
-        "weekday": weekday,
-        "timezone": timezone,
-        "language": language,
-        "security_phrase": security_phrase,
-    }
+    values = {"email": email, **form.shown()}
     try:
         data = SubscriptionCreate.model_validate(
-            {
-                "email": email,
-                "watchlists": watchlists or [],
-                "frequency": frequency,
-                "deliver_at": deliver_at_text(time, weekday, frequency),
-                "timezone": timezone,
-                "language": language,
-                "security_phrase": security_phrase or None,
-            }
+            {**form.payload(), "email": email, "security_phrase": form.security_phrase or None}
         )
     except ValidationError as e:
         return _subscribe_form(page, 422, values, field_errors(page, e))
@@ -196,12 +172,22 @@ def _invalid_confirm(page: View) -> HTMLResponse:
     )
 
 
+def _confirming(
+    request: Request,
+    state: State,
+    token: str,
+    find: Callable[[Session, str, str, datetime], Subscriber | None],
+) -> tuple[View, Subscriber | None]:
+    """The page for a confirmation link, and the subscriber ``find`` gives for it (none when
+    the link is not valid)."""
+    with state.transaction() as session:
+        subscriber = find(session, token, state.subscriptions_key(), state.now())
+    return view(request, state, subscriber), subscriber
+
+
 @router.get("/confirm/{token}", responses=PAGE_RESPONSES)
 def confirm_page(token: Token, request: Request, state: State, lang: Lang = None) -> HTMLResponse:
-    key = state.subscriptions_key()
-    with state.transaction() as session:
-        subscriber = service.awaiting_confirmation(session, token, key, state.now())
-    page = view(request, state, subscriber)
+    page, subscriber = _confirming(request, state, token, service.awaiting_confirmation)
     if subscriber is None:
         return _invalid_confirm(page)
     _ = page._
@@ -217,10 +203,7 @@ def confirm_page(token: Token, request: Request, state: State, lang: Lang = None
 
 @router.post("/confirm/{token}", responses=PAGE_RESPONSES)
 def confirm(token: Token, request: Request, state: State, lang: Lang = None) -> HTMLResponse:
-    key = state.subscriptions_key()
-    with state.transaction() as session:
-        subscriber = service.confirm(session, token, key, state.now())
-    page = view(request, state, subscriber)
+    page, subscriber = _confirming(request, state, token, service.confirm)
     if subscriber is None:
         return _invalid_confirm(page)
     metrics.subscription_event("confirmed")
@@ -233,7 +216,7 @@ def confirm(token: Token, request: Request, state: State, lang: Lang = None) -> 
         ),
         items=watchlist_titles(state, subscriber),
         link=(
-            f"/manage/{subscriber_token(key, 'manage', subscriber.id)}",
+            f"/manage/{subscriber_token(state.subscriptions_key(), 'manage', subscriber.id)}",
             _("Change or pause it"),
         ),
     )

@@ -3,33 +3,26 @@ manage (everything the JSON ``PATCH`` can do, for e-mail subscribers without any
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import Form, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from worker import i18n, metrics
-from worker.api import service
+from worker import metrics
+from worker.api import page_view, service
 from worker.api.deps import State
 from worker.api.page_view import (
     FORM_RESPONSES,
     LANGUAGE_COOKIE,
     PAGE_RESPONSES,
-    ZONES,
     Button,
     Lang,
+    Settings,
     Token,
     View,
-    deliver_at_text,
-    expired_form,
-    field_errors,
-    frequency_choices,
-    masked,
     page_router,
-    public_lists,
     view,
-    weekday_choices,
 )
 from worker.api.schemas import SubscriptionUpdate
 from worker.db import subscribers
@@ -60,7 +53,8 @@ def unsubscribe_page(
     _ = page._
     return page.message(
         _("Unsubscribe"),
-        _("Stop all rightswatch alerts to %(address)s?") % {"address": masked(subscriber.address)},
+        _("Stop all rightswatch alerts to %(address)s?")
+        % {"address": page_view.masked(subscriber.address)},
         buttons=[Button(f"/unsubscribe/{token}", _("Unsubscribe"))],
     )
 
@@ -114,7 +108,9 @@ def _manage(
     note: str = "",
     status: int = 200,
     errors: dict[str, str] | None = None,
+    typed: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    """The manage page, its form filled with what was ``typed`` (after a 422) or is stored."""
     _ = page._
     state = page.state
     current = subscriber.status or "active"
@@ -124,9 +120,19 @@ def _manage(
     elif current == "paused":
         buttons.append(Button(f"/manage/{token}?action=resume", _("Resume alerts")))
     buttons.append(Button(f"/manage/{token}?action=delete", _("Delete my subscription")))
-    weekday, _space, time = subscriber.deliver_at.rpartition(" ")
-    with state.transaction() as session:
-        chosen = service.watchlist_ids(session, subscriber.id)
+    if typed is None:
+        weekday, _space, time = subscriber.deliver_at.rpartition(" ")
+        with state.transaction() as session:
+            chosen = service.watchlist_ids(session, subscriber.id)
+        typed = {
+            "watchlists": chosen,
+            "frequency": subscriber.frequency,
+            "time": time,
+            "weekday": weekday or "mon",
+            "timezone": subscriber.timezone,
+            "language": subscriber.language or "en",
+            "security_phrase": subscriber.security_phrase or "",
+        }
     states = {
         "active": _("active"),
         "paused": _("paused"),
@@ -139,25 +145,14 @@ def _manage(
         status,
         token=token,
         note=note,
-        address=masked(subscriber.address),
+        address=page_view.masked(subscriber.address),
         status_label=states.get(current, current),
         csrf=page.csrf(),
-        watchlists=public_lists(state),
-        form={
-            "watchlists": chosen,
-            "frequency": subscriber.frequency,
-            "time": time,
-            "weekday": weekday or "mon",
-            "timezone": subscriber.timezone,
-            "language": subscriber.language or "en",
-            "security_phrase": subscriber.security_phrase or "",
-        },
+        watchlists=page_view.public_lists(state),
+        form=typed,
         errors=errors or {},
         buttons=buttons,
-        frequencies=frequency_choices(page),
-        weekdays=weekday_choices(page),
-        zones=ZONES,
-        languages=i18n.LANGUAGES,
+        **page_view.form_choices(page),
     )
 
 
@@ -195,18 +190,7 @@ def manage(
 
 @router.post("/manage/{token}/settings", responses=FORM_RESPONSES)
 def manage_settings(
-    token: Token,
-    request: Request,
-    state: State,
-    csrf: Annotated[str, Form(max_length=200)] = "",
-    watchlists: Annotated[list[str] | None, Form()] = None,
-    frequency: Annotated[str, Form(max_length=20)] = "immediate",
-    time: Annotated[str, Form(max_length=10)] = "08:00",
-    weekday: Annotated[str, Form(max_length=10)] = "mon",
-    timezone: Annotated[str, Form(max_length=64)] = "UTC",
-    language: Annotated[str, Form(max_length=10)] = "en",
-    security_phrase: Annotated[str, Form(max_length=1000)] = "",
-    lang: Lang = None,
+    token: Token, request: Request, state: State, form: Settings, lang: Lang = None
 ) -> HTMLResponse:
     """Everything ``PATCH /subscriptions/{id}`` changes, without the id: the link says who."""
     key = state.subscriptions_key()
@@ -215,24 +199,16 @@ def manage_settings(
     page = view(request, state, subscriber)
     if subscriber is None:
         return _invalid_manage(page)
-    if not page.csrf_ok(csrf):
-        return expired_form(page)
+    if not page.csrf_ok(form.csrf):
+        return page_view.expired_form(page)
     try:
-        changes = SubscriptionUpdate.model_validate(
-            {
-                "watchlists": watchlists or [],
-                "frequency": frequency,
-                "deliver_at": deliver_at_text(time, weekday, frequency),
-                "timezone": timezone,
-                "language": language,
-                "security_phrase": security_phrase,
-            }
-        )
+        changes = SubscriptionUpdate.model_validate(form.payload())
         with state.transaction() as session:
             row = subscribers.get_one(session, subscriber.id, for_update=True)
             service.update(session, row, changes)
     except (ValidationError, service.InvalidField) as e:
-        return _manage(page, subscriber, token, status=422, errors=field_errors(page, e))
+        errors = page_view.field_errors(page, e)
+        return _manage(page, subscriber, token, status=422, errors=errors, typed=form.shown())
     subscriber = row
     metrics.subscription_event("updated")
     page.language = subscriber.language or page.language
