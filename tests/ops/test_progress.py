@@ -142,3 +142,22 @@ def test_feeds_import_draws_a_bar_and_prints_the_yaml_unchanged(tmp_path: Path) 
     assert (status, stdout) == (0, piped.stdout)
     assert stdout.startswith("feeds:\n") and stdout.count("https://example.org/") == 30
     assert_bar(shown, "Reading feeds", 30)
+
+
+def test_match_draws_the_same_bar(tmp_path: Path) -> None:
+    config = tmp_path / "rightswatch.yaml"
+    config.write_text(
+        "feeds: []\nwatchlists:\n  - {id: kg, title: K, people: [{name: Azimjan Askarov}]}\n",
+        encoding="utf-8",
+    )
+    paths = []
+    for index in range(30):
+        path = tmp_path / f"{index}.txt"
+        path.write_text("Azimjan Askarov" if index == 7 else "calm", encoding="utf-8")
+        paths.append(str(path))
+    env = process_env(config, tmp_path / "data")
+    status, stdout, shown = on_terminal(
+        "match", "--config", str(config), "--format", "jsonl", *paths, env=env
+    )
+    assert status == 0 and [line.count(paths[7]) for line in stdout.splitlines()] == [1]
+    assert_bar(shown, "Matching", 30)
