@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from jinja2 import Environment
 
 from worker import i18n
 from worker.core.errors import DeliveryError
@@ -143,12 +144,13 @@ def _notification(
     security_phrase: str | None,
 ) -> str:
     """An alert or digest in the subscriber's language (the entry's text as it came)."""
-    env = i18n.environment(
-        "worker.notify", "templates", message.language, keep_trailing_newline=True
-    )
     name = ("digest" if isinstance(message, Digest) else "alert") + suffix
     context = _context(message, unsubscribe_url, manage_url, security_phrase)
-    return env.get_template(name).render(context)
+    return _templates(message.language).get_template(name).render(context)
+
+
+def _templates(language: str) -> Environment:
+    return i18n.environment("worker.notify", "templates", language, keep_trailing_newline=True)
 
 
 def frequency_label(frequency: str, language: str) -> str:
@@ -172,10 +174,8 @@ def _confirmation_context(message: Confirmation) -> dict[str, Any]:
 
 
 def _confirmation(message: Confirmation, suffix: str) -> str:
-    env = i18n.environment(
-        "worker.notify", "templates", message.language, keep_trailing_newline=True
-    )
-    return env.get_template("confirm" + suffix).render(_confirmation_context(message))
+    template = _templates(message.language).get_template("confirm" + suffix)
+    return template.render(_confirmation_context(message))
 
 
 def text_body(
