@@ -66,6 +66,7 @@ def cli() -> None:
 def run(config_path: Path | None, once: bool) -> None:
     """Run the whole service in this process (embedded mode)."""
     # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.commands.progress import shown
     from worker.embedded import EmbeddedService
     from worker.runtime import Runtime
 
@@ -87,7 +88,8 @@ def run(config_path: Path | None, once: bool) -> None:
     try:
         service.prepare()
         if once:
-            result = service.run_once()
+            with shown() as progress:
+                result = service.run_once(progress)
             for failure in result.failed_feeds:
                 click.echo(f"feed failed: {failure}", err=True)
             click.echo(result.line())

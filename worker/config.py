@@ -301,6 +301,9 @@ class WatchlistConfig(_Model):
 
 
 Channel = Literal["email", "webhook", "console", "outbox", "apprise"]
+Language = Literal["en", "ru", "ky"]
+"""The languages alerts and digests are written in: those of ``worker.i18n.LANGUAGES``
+(the config may not import the catalogues; a test keeps the two the same)."""
 
 
 class SubscriberConfig(_Model):
@@ -318,6 +321,8 @@ class SubscriberConfig(_Model):
     deliver_at: str = "08:00"
     """Local time digests go out ("08:00"; "mon 08:00" for weekly; hourly uses the minute)."""
     timezone: str = "UTC"
+    language: Language = "en"
+    """The language of the subscriber's alerts and digests (en, ru, ky)."""
     security_phrase: NonEmptyStr | None = None
     """Chosen by the subscriber, printed at the top of every alert and digest, so the
     recipient can tell a real alert from a lure dressed up as one."""
@@ -413,14 +418,21 @@ class SubscriberConfig(_Model):
 class OperatorConfig(SubscriberConfig):
     """Told when a feed fails, goes stale or gone, and when it recovers.
 
-    The channel keys of a subscriber; watch lists and digest settings do not apply.
+    The channel keys of a subscriber; watch lists, digest settings and language do not
+    apply (operator notices are written in English).
     """
 
     watchlists: tuple[Id, ...] = ()
 
     @model_validator(mode="after")
     def _no_subscription_keys(self) -> OperatorConfig:
-        given = self.model_fields_set & {"watchlists", "frequency", "deliver_at", "timezone"}
+        given = self.model_fields_set & {
+            "watchlists",
+            "frequency",
+            "deliver_at",
+            "timezone",
+            "language",
+        }
         if given:
             raise ValueError(f"an operator has no {', '.join(sorted(given))}")
         return self

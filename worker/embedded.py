@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from worker import jobs
+from worker.core.progress import Progress, silent
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,12 @@ class EmbeddedService:
         self.runtime.migrate()
         self.runtime.sync_config()
 
-    def run_once(self) -> Summary:
+    def run_once(self, progress: Progress = silent) -> Summary:
         """Poll every active feed now, then send every delivery that is due."""
         summary = Summary()
-        self._poll(jobs.active_feed_ids(self.runtime), summary, hold=False)
+        self._poll(jobs.active_feed_ids(self.runtime), summary, hold=False, progress=progress)
         self._subscribe()
-        self._deliver_due(summary)
+        self._deliver_due(summary, progress=progress)
         return summary
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -85,13 +86,15 @@ class EmbeddedService:
         summary: Summary,
         stop: threading.Event | None = None,
         hold: bool = True,
+        progress: Progress = silent,
     ) -> None:
         """Poll the feeds in turn (``hold=False``: every feed is polled before any alert
         is sent, so copies of a story are grouped without the configured hold)."""
-        for feed_id in feed_ids:
+        for done, feed_id in enumerate(feed_ids, 1):
             if stop is not None and stop.is_set():
                 return
             outcome = jobs.poll(self.runtime, feed_id, hold=hold)
+            progress("Polling feeds", done, len(feed_ids))
             if not outcome.polled:
                 continue
             summary.feeds_polled += 1
@@ -103,11 +106,18 @@ class EmbeddedService:
         for alert_id in jobs.due_operator_alerts(self.runtime):
             jobs.send_operator_alert(self.runtime, alert_id)
 
-    def _deliver_due(self, summary: Summary, stop: threading.Event | None = None) -> None:
-        for delivery_id in jobs.overdue_deliveries(self.runtime, pending_grace=timedelta(0)):
+    def _deliver_due(
+        self,
+        summary: Summary,
+        stop: threading.Event | None = None,
+        progress: Progress = silent,
+    ) -> None:
+        due = jobs.overdue_deliveries(self.runtime, pending_grace=timedelta(0))
+        for done, delivery_id in enumerate(due, 1):
             if stop is not None and stop.is_set():
                 return
             status = jobs.send_delivery(self.runtime, delivery_id).status
+            progress("Sending alerts", done, len(due))
             if status == "sent":
                 summary.alerts_sent += 1
             elif status in ("retrying", "dead"):

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from worker import logs, metrics
+from worker.core.progress import Progress, silent
 from worker.core.schedule import interleave
 from worker.core.types import FetchResult, PollOutcome
 from worker.db import feeds, outbox, retention
@@ -170,7 +171,11 @@ def overdue_deliveries(runtime: Runtime, pending_grace: timedelta | None = None)
 
 
 def purge(
-    runtime: Runtime, *, dry_run: bool = False, actor: str = "task:nightly"
+    runtime: Runtime,
+    *,
+    dry_run: bool = False,
+    actor: str = "task:nightly",
+    progress: Progress = silent,
 ) -> retention.PurgeReport:
     """Apply the configured retention now (see :func:`worker.db.retention.purge`)."""
     return retention.purge(
@@ -179,4 +184,5 @@ def purge(
         runtime.clock(),
         dry_run=dry_run,
         actor=actor,
+        progress=progress,
     )

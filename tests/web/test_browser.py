@@ -118,7 +118,7 @@ def test_a_russian_speaking_visitor_subscribes_confirms_changes_and_leaves(
     digests = wait_for(lambda: stack.mails_to("zhurnalist@example.org")[1:])
     assert digests, "no digest"
     digest = digests[0]
-    assert "daily digest" in str(digest["Subject"])
+    assert "ежедневная сводка" in str(digest["Subject"])  # the digest in her language too
     assert text_of(digest).startswith("синяя чашка") or "синяя чашка" in text_of(digest)[:200]
     unsubscribe = re.match(r"<(http://[^>]+)>", str(digest["List-Unsubscribe"]))
     assert unsubscribe is not None

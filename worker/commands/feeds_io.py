@@ -105,6 +105,9 @@ def import_command(opml_file: Path, write: bool, config_path: Path | None) -> No
     Ids are derived from the titles (unique and valid); feeds already configured,
     listed twice or not fetchable are left out, each with a note on stderr.
     """
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.commands.progress import shown
+
     settings = settings_for(config_path)
     path = settings.config_path
     try:
@@ -112,7 +115,8 @@ def import_command(opml_file: Path, write: bool, config_path: Path | None) -> No
     except OpmlError as error:
         raise click.ClickException(f"{opml_file}: {error}") from error
     config = load_config(path, settings.environ).config if write or path.exists() else Config()
-    new, notes = plan_import(outlines, config)
+    with shown() as progress:
+        new, notes = plan_import(outlines, config, progress)
     for note in notes:
         click.echo(f"note: {note}", err=True)
     if not new:

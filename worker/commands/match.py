@@ -15,7 +15,7 @@ import dataclasses
 import json
 import sys
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -29,8 +29,6 @@ from worker.matching.explain import explain as explain_hit
 _TEXT_SUFFIXES: Final = frozenset({".txt", ".md"})
 _FEED_SUFFIXES: Final = frozenset({".xml", ".rss", ".atom", ".rdf"})
 _FEED_STARTS: Final = (b"<?xml", b"<rss", b"<feed", b"<rdf:RDF")
-_PROGRESS_FROM: Final = 20
-"""Show a progress bar when there are more documents than this."""
 
 if TYPE_CHECKING:
     # start-up: imported when the command runs, so `--help` and the light commands start fast
@@ -195,17 +193,14 @@ def _entry_documents(feed: ParsedFeed, source: str) -> list[Source]:
 
 
 def _matches(matcher: Matcher, documents: list[Source]) -> Iterator[tuple[str, Hit]]:
-    if len(documents) <= _PROGRESS_FROM:
-        yield from _hits(matcher, documents)
-        return
-    with click.progressbar(documents, label="Matching", file=sys.stderr) as progress:
-        yield from _hits(matcher, progress)
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.commands.progress import shown
 
-
-def _hits(matcher: Matcher, documents: Iterable[Source]) -> Iterator[tuple[str, Hit]]:
-    for source, document in documents:
-        for hit in matcher.match(document):
-            yield source, hit
+    with shown() as progress:
+        for done, (source, document) in enumerate(documents, 1):
+            for hit in matcher.match(document):
+                yield source, hit
+            progress("Matching", done, len(documents))
 
 
 def _as_json(source: str, hit: Hit) -> dict[str, object]:

@@ -13,7 +13,7 @@ import json
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from worker.config import Config, FeedConfig
 from worker.core.dedup import canonical_link
 from worker.core.errors import RightswatchError
+from worker.core.progress import Progress, silent
 from worker.matching.folding import _CYRILLIC  # the matcher's Cyrillic → Latin letters
 
 MAX_OPML_BYTES = 10 * 1024 * 1024
@@ -106,14 +107,17 @@ def _clean(text: str) -> str:
     return " ".join(printable.split())[:_TITLE_LENGTH].strip()
 
 
-def plan_import(outlines: Iterable[Outline], config: Config) -> tuple[list[NewFeed], list[str]]:
+def plan_import(
+    outlines: Sequence[Outline], config: Config, progress: Progress = silent
+) -> tuple[list[NewFeed], list[str]]:
     """The outlines not yet configured as new feeds, and a note for each one left out."""
     configured = {canonical_link(f.url) for f in config.feeds}
     listed: set[str] = set()
     taken = {f.id for f in config.feeds}
     new: list[NewFeed] = []
     notes: list[str] = []
-    for outline in outlines:
+    for done, outline in enumerate(outlines, 1):
+        progress("Reading feeds", done, len(outlines))
         key = canonical_link(outline.url)
         if key in configured or key in listed:
             where = "already configured" if key in configured else "listed twice"

@@ -17,13 +17,15 @@ from worker.db import audit
 def purge_command(dry_run: bool, config_path: Path | None) -> None:
     """Delete rows older than the configured `retention:` (as the nightly task does)."""
     # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.commands.progress import shown
     from worker.jobs import purge
     from worker.runtime import Runtime
 
     runtime = Runtime(settings_for(config_path))
     try:
         runtime.wait_for_schema()
-        report = purge(runtime, dry_run=dry_run, actor=audit.cli_actor())
+        with shown() as progress:
+            report = purge(runtime, dry_run=dry_run, actor=audit.cli_actor(), progress=progress)
     finally:
         runtime.close()
     verb = "would delete" if dry_run else "deleted"
@@ -51,6 +53,7 @@ def rotate_key_command(config_path: Path | None) -> None:
     were keyed (run it once after upgrading). Safe to interrupt and run again.
     """
     # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.commands.progress import shown
     from worker.db import key_rotation
     from worker.db.models import Base
     from worker.runtime import Runtime
@@ -66,9 +69,10 @@ def rotate_key_command(config_path: Path | None) -> None:
     try:
         runtime.wait_for_schema()
         ring = crypto.Keyring(settings.encryption_key, settings.encryption_old_keys)
-        count = key_rotation.rotate(runtime.engine, Base.metadata, ring)
-        rekeyed = key_rotation.rekey_lookups(runtime.engine, ring)
-        destinations = key_rotation.rekey_destinations(runtime.engine, ring)
+        with shown() as progress:
+            count = key_rotation.rotate(runtime.engine, Base.metadata, ring, progress=progress)
+            rekeyed = key_rotation.rekey_lookups(runtime.engine, ring, progress=progress)
+            destinations = key_rotation.rekey_destinations(runtime.engine, ring)
         with runtime.sessions() as session, session.begin():
             audit.record(
                 session,

@@ -240,6 +240,9 @@ class Alert:
     matched_at: datetime
     also_reported_by: tuple[str, ...] = ()
     """Titles of other feeds that carried the same story (cross-feed dedup)."""
+    language: str = "en"
+    """The subscriber's language (en, ru, ky): the message's own words are in it, the
+    entry's text stays as the feed wrote it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +257,8 @@ class Digest:
     timezone: str
     alerts: tuple[Alert, ...]
     """Ordered by watch list; one per story (other feeds in ``also_reported_by``)."""
+    language: str = "en"
+    """The subscriber's language (en, ru, ky), as for :class:`Alert`."""
 
 
 Notification = Alert | Digest

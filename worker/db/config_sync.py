@@ -149,6 +149,7 @@ def sync_config(session: Session, config: Config, version: str, now: datetime) -
         subscriber.frequency = sub_config.frequency
         subscriber.deliver_at = sub_config.deliver_at
         subscriber.timezone = sub_config.timezone
+        subscriber.language = sub_config.language
         subscriber.security_phrase = sub_config.security_phrase
         subscriber.pgp_key = sub_config.pgp_key
         subscriber.active = sub_config.enabled and subscriber.status != "unsubscribed"

@@ -11,10 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Text, column, delete, select, table, tuple_, update
+from sqlalchemy import (
+    Engine,
+    MetaData,
+    Text,
+    column,
+    delete,
+    func,
+    select,
+    table,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from worker.core import dedup
+from worker.core.progress import Progress, silent
 from worker.db import config_sync, outbox
 from worker.db.models import Entry, Feed, Meta, StoryBand, StorySignature, StorySketch
 from worker.security.crypto import EncryptedJSON, EncryptedText, Keyring
@@ -32,7 +44,13 @@ def encrypted_columns(metadata: MetaData) -> dict[str, list[str]]:
     return found
 
 
-def rotate(engine: Engine, metadata: MetaData, ring: Keyring, batch: int = 500) -> int:
+def rotate(
+    engine: Engine,
+    metadata: MetaData,
+    ring: Keyring,
+    batch: int = 500,
+    progress: Progress = silent,
+) -> int:
     """Re-encrypt every value not under the current key (and re-index addresses).
 
     Row by row in batches, each committed: an interrupted rotation is resumed by
@@ -51,6 +69,9 @@ def rotate(engine: Engine, metadata: MetaData, ring: Keyring, batch: int = 500) 
             *([column("address_index", Text())] if indexed else []),
         )
         last: tuple[Any, ...] | None = None
+        with engine.connect() as connection:
+            total = connection.scalar(select(func.count()).select_from(raw)) or 0
+        done = 0
         while True:
             with engine.begin() as connection:
                 query = select(*(raw.c[k] for k in key), *(raw.c[n] for n in names))
@@ -75,13 +96,17 @@ def rotate(engine: Engine, metadata: MetaData, ring: Keyring, batch: int = 500) 
                     if changes:
                         where = [raw.c[k] == v for k, v in zip(key, ids, strict=True)]
                         connection.execute(update(raw).where(*where).values(**changes))
+            done += len(rows_list)
+            progress(f"Re-encrypting {table_name}", done, total)
             if len(rows_list) < batch:
                 break
             last = tuple(rows_list[-1][: len(key)])
     return rewritten
 
 
-def rekey_lookups(engine: Engine, ring: Keyring, batch: int = 500) -> int:
+def rekey_lookups(
+    engine: Engine, ring: Keyring, batch: int = 500, progress: Progress = silent
+) -> int:
     """Remake every look-up hash of entry content under the ring's content key.
 
     Link, identity and content keys from the entries' (decrypted) identity, link and
@@ -102,6 +127,8 @@ def rekey_lookups(engine: Engine, ring: Keyring, batch: int = 500) -> int:
         rekey_forgotten = stored is None or stored.value != ring.content_key_id
     done = 0
     last = 0
+    with Session(engine) as session:
+        total = session.scalar(select(func.count()).select_from(Entry)) or 0
     while True:
         with Session(engine) as session, session.begin():
             rows = session.scalars(
@@ -131,6 +158,7 @@ def rekey_lookups(engine: Engine, ring: Keyring, batch: int = 500) -> int:
                 if entry.id in signed:
                     _resign(session, entry, key)
             done += len(rows)
+        progress("Re-keying entries", done, total)
         if len(rows) < batch:
             break
         last = rows[-1].id

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from worker.config import RetentionConfig
+from worker.core.progress import Progress, silent
 from worker.db import audit
 from worker.db.models import (
     Delivery,
@@ -136,7 +137,9 @@ _FORGOTTEN: dict[str, Any] = {
 years, and a report whose row was deleted would be new, and alert, on the next poll."""
 
 
-def purge_session(session: Session, cut: Cutoffs, now: datetime) -> PurgeReport:
+def purge_session(
+    session: Session, cut: Cutoffs, now: datetime, progress: Progress = silent
+) -> PurgeReport:
     """Delete (entries: empty) what the cutoffs allow, inside the caller's transaction."""
     report = PurgeReport()
     if cut.deliveries is not None:
@@ -175,6 +178,7 @@ def purge_session(session: Session, cut: Cutoffs, now: datetime) -> PurgeReport:
                 session,
                 update(Entry).where(Entry.id.in_(batch)).values(**_FORGOTTEN, forgotten_at=now),
             )
+            progress("Emptying old entries", start + len(batch), len(ids))
     if cut.fetch_history is not None:
         report.operator_alerts += _deleted(
             session,
@@ -195,6 +199,7 @@ def purge(
     *,
     dry_run: bool = False,
     actor: str = "task:nightly",
+    progress: Progress = silent,
 ) -> PurgeReport:
     """Apply the retention now (recorded in the audit log); a dry run counts the same rows
     and keeps them."""
@@ -202,7 +207,7 @@ def purge(
     with sessions() as session:
         transaction = session.begin()
         try:
-            report = purge_session(session, cut, now)
+            report = purge_session(session, cut, now, progress)
             if report.total:
                 audit.record(session, "purge", actor=actor, details=report.counts(), at=now)
         except BaseException:

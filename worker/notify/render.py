@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from babel.dates import format_date
+from jinja2 import Environment
 
 from worker import i18n
 from worker.core.errors import DeliveryError
@@ -33,15 +34,6 @@ from worker.core.types import (
 PAYLOAD_VERSION = 1
 _SUBJECT_MAX = 150
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
-
-_env = Environment(
-    loader=PackageLoader("worker.notify", "templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
 
 
 def one_line(text: str, limit: int = _SUBJECT_MAX) -> str:
@@ -64,10 +56,10 @@ def subject(message: Message) -> str:
     if isinstance(message, ChannelTest):
         return "[rightswatch] TEST alert: nobody was named"
     if isinstance(message, Digest):
-        count = len(message.alerts)
         names = ", ".join(dict.fromkeys(n for a in message.alerts for n in _names(a)))
-        noun = "match" if count == 1 else "matches"
-        return one_line(f"[rightswatch] {message.frequency} digest, {count} {noun}: {names}")
+        name = digest_name(message.frequency, message.language)
+        count = matches_count(len(message.alerts), message.language)
+        return one_line(f"[rightswatch] {name}, {count}: {names}")
     names = ", ".join(_names(message))
     return one_line(f"[rightswatch] {names}: {message.entry_title or message.feed_title}")
 
@@ -79,12 +71,30 @@ def safe_link(link: str | None) -> str | None:
     return None
 
 
-def _format_time(value: datetime | None, tz: str = "UTC") -> str | None:
+def _format_time(value: datetime | None, tz: str = "UTC", language: str = "en") -> str | None:
+    """English: 2026-11-15 08:00 UTC; other languages name the month in their own words."""
     if value is None:
         return None
-    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M ") + (
-        "UTC" if tz == "UTC" else tz
-    )
+    local = value.astimezone(ZoneInfo(tz))
+    day = local.strftime("%Y-%m-%d") if language == "en" else format_date(local, "long", language)
+    return f"{day}{' ' if language == 'en' else ', '}{local:%H:%M} {tz}"
+
+
+def digest_name(frequency: str, language: str) -> str:
+    """The digest's name ("daily digest") in ``language``."""
+    _ = i18n.gettext_for(language)
+    names = {
+        "hourly": _("hourly digest"),
+        "daily": _("daily digest"),
+        "weekly": _("weekly digest"),
+    }
+    return names.get(frequency, frequency)
+
+
+def matches_count(count: int, language: str) -> str:
+    """How many matches ("5 matches") in ``language``, with its plural forms."""
+    ngettext = i18n.translations(language).ngettext
+    return ngettext("%(num)d match", "%(num)d matches", count) % {"num": count}
 
 
 def _alert_context(alert: Alert) -> dict[str, Any]:
@@ -92,7 +102,7 @@ def _alert_context(alert: Alert) -> dict[str, Any]:
         "alert": alert,
         "names": _names(alert),
         "surface_forms": list(dict.fromkeys(t.text for t in alert.terms)),
-        "published": _format_time(alert.entry_published),
+        "published": _format_time(alert.entry_published, language=alert.language),
         "link": safe_link(alert.entry_link),
     }
 
@@ -116,17 +126,31 @@ def _context(
     return {
         "digest": message,
         "groups": groups,
-        "count": len(message.alerts),
-        "since": _format_time(message.period_start, message.timezone),
-        "until": _format_time(message.period_end, message.timezone),
+        "name": digest_name(message.frequency, message.language),
+        "count": matches_count(len(message.alerts), message.language),
+        "since": _format_time(message.period_start, message.timezone, message.language),
+        "until": _format_time(message.period_end, message.timezone, message.language),
         "unsubscribe_url": unsubscribe_url,
         "manage_url": manage_url,
         "security_phrase": security_phrase,
     }
 
 
-def _template(message: Notification, suffix: str) -> str:
-    return ("digest" if isinstance(message, Digest) else "alert") + suffix
+def _notification(
+    message: Notification,
+    suffix: str,
+    unsubscribe_url: str | None,
+    manage_url: str | None,
+    security_phrase: str | None,
+) -> str:
+    """An alert or digest in the subscriber's language (the entry's text as it came)."""
+    name = ("digest" if isinstance(message, Digest) else "alert") + suffix
+    context = _context(message, unsubscribe_url, manage_url, security_phrase)
+    return _templates(message.language).get_template(name).render(context)
+
+
+def _templates(language: str) -> Environment:
+    return i18n.environment("worker.notify", "templates", language, keep_trailing_newline=True)
 
 
 def frequency_label(frequency: str, language: str) -> str:
@@ -145,15 +169,13 @@ def _confirmation_context(message: Confirmation) -> dict[str, Any]:
     return {
         "message": message,
         "frequency": frequency_label(message.frequency, message.language),
-        "expires": message.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "expires": _format_time(message.expires_at, language=message.language),
     }
 
 
 def _confirmation(message: Confirmation, suffix: str) -> str:
-    env = i18n.environment(
-        "worker.notify", "templates", message.language, keep_trailing_newline=True
-    )
-    return env.get_template("confirm" + suffix).render(_confirmation_context(message))
+    template = _templates(message.language).get_template("confirm" + suffix)
+    return template.render(_confirmation_context(message))
 
 
 def text_body(
@@ -171,8 +193,7 @@ def text_body(
         return f"Verification of a rightswatch webhook subscription: {message.subscription_id}\n"
     if isinstance(message, ChannelTest):
         return _test_text(message, security_phrase)
-    context = _context(message, unsubscribe_url, manage_url, security_phrase)
-    return _env.get_template(_template(message, ".txt")).render(context)
+    return _notification(message, ".txt", unsubscribe_url, manage_url, security_phrase)
 
 
 def html_body(
@@ -186,8 +207,7 @@ def html_body(
         return _confirmation(message, ".html")
     if isinstance(message, OperatorNotice | VerificationPing | ChannelTest):
         return None
-    context = _context(message, unsubscribe_url, manage_url, security_phrase)
-    return _env.get_template(_template(message, ".html")).render(context)
+    return _notification(message, ".html", unsubscribe_url, manage_url, security_phrase)
 
 
 def _test_text(message: ChannelTest, security_phrase: str | None) -> str:
@@ -253,7 +273,11 @@ def _payload_type(message: Message) -> str:
 
 def _payload_data(message: Message) -> dict[str, Any]:
     if isinstance(message, Alert):
-        return {"delivery_id": message.delivery_id, **_match_data(message)}
+        return {
+            "delivery_id": message.delivery_id,
+            "language": message.language,
+            **_match_data(message),
+        }
     if isinstance(message, VerificationPing):
         return {
             "subscription_id": message.subscription_id,
@@ -278,6 +302,7 @@ def _payload_data(message: Message) -> dict[str, Any]:
     assert isinstance(message, Digest)
     return {
         "delivery_id": message.delivery_id,
+        "language": message.language,
         "frequency": message.frequency,
         "period": {
             "start": message.period_start.isoformat(),

@@ -99,7 +99,13 @@ def _waiting_since(delivery: Delivery, message: Message | None) -> datetime:
 
 
 def _alert(
-    session: Session, delivery_id: str, match: Match, entry: Entry, feed: Feed, watchlist: Watchlist
+    session: Session,
+    delivery_id: str,
+    language: str,
+    match: Match,
+    entry: Entry,
+    feed: Feed,
+    watchlist: Watchlist,
 ) -> Alert:
     return Alert(
         delivery_id=delivery_id,
@@ -117,21 +123,24 @@ def _alert(
         snippet=match.snippet,
         matched_at=match.created_at,
         also_reported_by=entries.also_reported_by(session, match.id),
+        language=language,
     )
 
 
 def _notification(
     session: Session, delivery: Delivery, subscriber: Subscriber
 ) -> Alert | Digest | None:
+    language = subscriber.language or "en"
     if delivery.kind != "digest":
         row = outbox.match_for_delivery(session, delivery.id)
         if row is None:
             return None
         _, match, entry, feed, watchlist, _ = row
         logs.add(entry_id=entry.id, match_id=match.id)
-        return _alert(session, delivery.id, match, entry, feed, watchlist)
+        return _alert(session, delivery.id, language, match, entry, feed, watchlist)
     alerts = [
-        _alert(session, delivery.id, *row) for row in outbox.digest_matches(session, delivery.id)
+        _alert(session, delivery.id, language, *row)
+        for row in outbox.digest_matches(session, delivery.id)
     ]
     if not alerts or delivery.period_start is None or delivery.period_end is None:
         return None
@@ -143,6 +152,7 @@ def _notification(
         period_end=period.end,
         timezone=subscriber.timezone,
         alerts=group_stories(alerts),
+        language=language,
     )
 
 
