@@ -111,7 +111,10 @@ def test_run_once_rotate_key_and_purge_draw_a_bar_on_a_terminal_and_lines_in_a_p
                            "RIGHTSWATCH_ENCRYPTION_OLD_KEYS": env["RIGHTSWATCH_ENCRYPTION_KEY"]},
     )  # fmt: skip
     assert status == 0, shown
-    assert re.fullmatch(r"re-encrypted \d+ values and re-keyed 25 entries under key \S+\n", stdout)
+    assert re.fullmatch(
+        r"re-encrypted \d+ values and re-keyed 25 entries and \d+ delivery receivers under key \S+\n",
+        stdout,
+    )
     assert_bar(shown, "Re-keying entries", FEEDS)
     assert_bar(shown, "Re-encrypting entries", FEEDS)
 
