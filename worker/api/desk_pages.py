@@ -3,7 +3,7 @@ and a person's mentions. Behind the same sign-in as :mod:`desk`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -25,6 +25,8 @@ router = APIRouter(
     responses={status: as_json(response) for status, response in RESPONSES.items()},
 )
 _PAGE = {**PAGE_RESPONSES, **SEE_OTHER, **DESK_OFF}
+ApiState = Literal["pending", "active", "paused", "disabled"]
+"""The states the subscribers page filters API subscribers by."""
 
 
 @router.get("/desk/feeds", response_model=None, responses=_PAGE)
@@ -74,7 +76,7 @@ def can_enable(subscriber: Subscriber) -> bool:
 def subscriber_list(
     request: Request,
     state: State,
-    status: Annotated[str, Query(max_length=20)] = "",
+    status: Annotated[ApiState | Literal[""], Query()] = "",
     lang: Lang = None,
 ) -> Response:
     """The YAML's subscribers, then the API's (the first :data:`SHOWN`), with their state
@@ -98,7 +100,7 @@ def subscriber_list(
         api_total=total,
         api_shown=len(from_api),
         chosen=status,
-        statuses=("pending", "active", "paused", "disabled"),
+        statuses=get_args(ApiState),
         csrf=page.csrf(),
     )
 
