@@ -200,3 +200,18 @@ def test_mentions_per_day_on_the_front_page_and_a_persons_page(
     assert "default-src 'none'" in csp and "img-src" not in csp
     assert page.goto(stack.url + "/desk/people/nobody").status == 404  # type: ignore[union-attr]
     context.close()
+
+
+def test_guessing_one_operators_password_from_many_addresses_is_limited(stack: Stack) -> None:
+    with_operator(stack)
+    answers = []
+    for source in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):  # each under the per-address limit
+        transport = httpx.HTTPTransport(local_address=source)
+        with httpx.Client(base_url=stack.url, transport=transport) as guesser:
+            csrf = csrf_of(guesser.get("/desk/login"))
+            for i in range(4):
+                form = {"csrf": csrf, "operator": "anna", "token": f"guess-{i}"}
+                answers.append(guesser.post("/desk/login", data=form).status_code)
+    assert answers == [401] * 10 + [429] * 2
+    with stack.worker.runtime.sessions() as session:
+        assert audit.recent(session, action="desk.login") == []
