@@ -38,11 +38,16 @@ SEE_OTHER: dict[int | str, dict[str, Any]] = {
     303: {"description": "To the sign-in page, or to the desk once signed in"}
 }
 _WRONG: dict[int | str, dict[str, Any]] = {
-    401: {"content": HTML, "description": "Not the operator token"}
+    401: {"content": HTML, "description": "Not the operator token, nor the operator's password"}
 }
 DESK_OFF: dict[int | str, dict[str, Any]] = {
     403: {"content": HTML, "description": "The desk is off, or the form's token is wrong"}
 }
+FORM_POST = {**FORM_RESPONSES, **SEE_OTHER, **DESK_OFF}
+"""What a desk form's post may answer."""
+Csrf = Annotated[str, Form(max_length=200)]
+RowId = Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)]
+"""A delivery's or a subscriber's id in a desk form's path."""
 SESSION = timedelta(hours=8)
 COOKIE = "rw_desk"
 LOGIN_PER_CLIENT = Limit("desk-login", 5, timedelta(minutes=15))
@@ -113,6 +118,14 @@ def signed_in(page: View) -> str | Response:
     return operator or RedirectResponse("/desk/login", status_code=303)
 
 
+def signed_in_form(page: View, csrf: str) -> str | Response:
+    """:func:`signed_in` for a form post, which also needs the form's CSRF token (403)."""
+    operator = signed_in(page)
+    if isinstance(operator, str) and not page.csrf_ok(csrf):
+        return page.message(page._("The form has expired"), status=403)
+    return operator
+
+
 @router.get("/desk/login", responses={**PAGE_RESPONSES, **DESK_OFF})
 def login_page(request: Request, state: State, lang: Lang = None) -> HTMLResponse:
     page = view(request, state)
@@ -125,7 +138,7 @@ def login_page(request: Request, state: State, lang: Lang = None) -> HTMLRespons
 def login(
     request: Request,
     state: State,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    csrf: Csrf = "",
     token: Annotated[str, Form(max_length=500)] = "",
     operator: Annotated[str, Form(max_length=100)] = "",
     lang: Lang = None,
@@ -230,22 +243,20 @@ def dead_deliveries(request: Request, state: State, lang: Lang = None) -> Respon
 @router.post(
     "/desk/outbox/{delivery_id}/retry",
     response_model=None,
-    responses={**FORM_RESPONSES, **SEE_OTHER, **DESK_OFF},
+    responses=FORM_POST,
 )
 def retry_delivery(
-    delivery_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
+    delivery_id: RowId,
     request: Request,
     state: State,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    csrf: Csrf = "",
     lang: Lang = None,
 ) -> Response:
     """Put a dead delivery back in the queue (audited); the worker sends it on its next cycle."""
     page = view(request, state)
-    operator = signed_in(page)
+    operator = signed_in_form(page, csrf)
     if not isinstance(operator, str):
         return operator
-    if not page.csrf_ok(csrf):
-        return page.message(page._("The form has expired"), status=403)
     now = state.now()
     with state.transaction() as session:
         retried = outbox.retry_dead(session, [delivery_id], now, now + LIFETIME)
@@ -296,24 +307,22 @@ def match_detail(match_id: MatchId, request: Request, state: State, lang: Lang =
 @router.post(
     "/desk/matches/{match_id}/not-this-person",
     response_model=None,
-    responses={**FORM_RESPONSES, **SEE_OTHER, **DESK_OFF},
+    responses=FORM_POST,
 )
 def not_this_person(
     match_id: MatchId,
     request: Request,
     state: State,
     hit: Annotated[int, Form(ge=0, le=10_000)] = 0,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    csrf: Csrf = "",
     lang: Lang = None,
 ) -> Response:
     """Record a hit as a false positive (audit log) and offer the YAML exclusion for it:
     the YAML stays the source of truth."""
     page = view(request, state)
-    operator = signed_in(page)
+    operator = signed_in_form(page, csrf)
     if not isinstance(operator, str):
         return operator
-    if not page.csrf_ok(csrf):
-        return page.message(page._("The form has expired"), status=403)
     with state.transaction() as session:
         row = desk.match_row(session, match_id)
         if row is None or hit >= len(row.match.hits):

@@ -6,14 +6,25 @@ from __future__ import annotations
 from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from worker.api import service
-from worker.api.deps import ID_PATTERN, RESPONSES, State, as_json
-from worker.api.desk import DESK_OFF, SCANNED, SEE_OTHER, SHOWN, WINDOW, signed_in
+from worker.api.deps import RESPONSES, State, as_json
+from worker.api.desk import (
+    DESK_OFF,
+    FORM_POST,
+    SCANNED,
+    SEE_OTHER,
+    SHOWN,
+    WINDOW,
+    Csrf,
+    RowId,
+    signed_in,
+    signed_in_form,
+)
 from worker.api.desk_chart import mentions_chart, people, person_ids
-from worker.api.page_view import FORM_RESPONSES, PAGE_RESPONSES, Lang, masked, view
+from worker.api.page_view import PAGE_RESPONSES, Lang, masked, view
 from worker.commands.feeds import feed_health
 from worker.config import person_id
 from worker.db import audit, desk, subscribers
@@ -108,22 +119,20 @@ def subscriber_list(
 @router.post(
     "/desk/subscribers/{subscriber_id}/enable",
     response_model=None,
-    responses={**FORM_RESPONSES, **SEE_OTHER, **DESK_OFF},
+    responses=FORM_POST,
 )
 def enable(
-    subscriber_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
+    subscriber_id: RowId,
     request: Request,
     state: State,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    csrf: Csrf = "",
     lang: Lang = None,
 ) -> Response:
     """What ``rightswatch subscribers enable ID`` does, audited under the operator's name."""
     page = view(request, state)
-    operator = signed_in(page)
+    operator = signed_in_form(page, csrf)
     if not isinstance(operator, str):
         return operator
-    if not page.csrf_ok(csrf):
-        return page.message(page._("The form has expired"), status=403)
     config = state.runtime.config().config
     with state.transaction() as session:
         subscriber = subscribers.get(session, subscriber_id, for_update=True)
