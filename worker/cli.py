@@ -24,7 +24,7 @@ from worker.commands.common import RAN_WITH_FAILURES, config_option, settings_fo
 from worker.commands.deliveries import deliveries_command
 from worker.commands.feeds import feeds_command
 from worker.commands.poll import poll_command
-from worker.commands.secrets import generate_secret_command
+from worker.commands.secrets import generate_secret_command, hash_password_command
 from worker.commands.security import (
     audit_command,
     generate_key_command,
@@ -232,6 +232,7 @@ cli.add_command(poll_command)
 cli.add_command(purge_command)
 cli.add_command(generate_key_command)
 cli.add_command(generate_secret_command)
+cli.add_command(hash_password_command)
 cli.add_command(status_command)
 cli.add_command(backup_command)
 cli.add_command(rotate_key_command)

@@ -37,6 +37,7 @@ from worker.core.digest import Frequency, parse_deliver_at, zone
 from worker.core.errors import ConfigError, ConfigProblem
 from worker.core.selectors import Pick
 from worker.core.types import FIELD_NAMES, FieldName, NearSpec, PersonSpec, WatchlistSpec
+from worker.security.passwords import is_argon2id
 from worker.security.pgp import check_public_key
 from worker.security.proxy import check_proxy_url
 
@@ -423,6 +424,19 @@ class OperatorConfig(SubscriberConfig):
     """
 
     watchlists: tuple[Id, ...] = ()
+    password_hash: str | None = Field(default=None, repr=False)
+    """Signs this operator in to the desk by id and password: an Argon2id hash from
+    ``rightswatch hash-password`` (never the password itself)."""
+
+    @field_validator("password_hash")
+    @classmethod
+    def _password_hash(cls, value: str | None) -> str | None:
+        if value is not None and not is_argon2id(value):
+            raise ValueError(
+                "password_hash must be an Argon2id hash ($argon2id$…): make one with "
+                "rightswatch hash-password"
+            )
+        return value
 
     @model_validator(mode="after")
     def _no_subscription_keys(self) -> OperatorConfig:

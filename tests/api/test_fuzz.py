@@ -123,6 +123,7 @@ FORMS = (
     "/manage/{token}/settings",
     "/desk/login",
     "/desk/outbox/{delivery_id}/retry",
+    "/desk/subscribers/{subscriber_id}/enable",
 )
 FORM_VALUES = {
     "email": "form@example.org",
@@ -135,8 +136,12 @@ FORM_VALUES = {
     "watchlists": ["kg"],
 }
 NEED_ROWS = {"GET /desk/matches/{match_id}", "POST /desk/matches/{match_id}/not-this-person"}
-NEED_ROWS |= {"POST /desk/outbox/{delivery_id}/retry"}
-"""Desk operations on a match or a dead delivery: the fuzzed database has none."""
+NEED_ROWS |= {
+    "POST /desk/outbox/{delivery_id}/retry",
+    "POST /desk/subscribers/{subscriber_id}/enable",
+}
+"""Desk operations on a match, a dead delivery or a subscriber who opted out: the fuzzed
+database has none."""
 
 
 def aim(case: schemathesis.Case, known: Known) -> None:
@@ -152,6 +157,8 @@ def aim(case: schemathesis.Case, known: Known) -> None:
         case.path_parameters["token"] = known.page_tokens[segment]
     if "subscriber_id" in case.path_parameters:
         case.path_parameters["subscriber_id"] = known.operator_target
+    if "person" in case.path_parameters:
+        case.path_parameters["person"] = "azimjan-askarov"
     if segment in ("operator", "metrics"):
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {API_TOKEN}"}
     if case.path in FORMS and isinstance(case.body, dict):  # what a browser's form sends

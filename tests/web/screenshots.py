@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import httpx
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Page, sync_playwright
 from pytest_httpserver import HTTPServer
@@ -46,6 +47,10 @@ watchlists:
     description: Reporters detained or threatened in Central Asia
     public: true
     people: [{{name: Bir Duino}}]
+subscribers:
+  - id: kg-desk
+    email: kg-desk@example.org
+    watchlists: [kg]
 """
 
 
@@ -120,7 +125,14 @@ def main(out: Path) -> None:
         "manage": f"/manage/{active.manage_token}",
         "unsubscribe": f"/unsubscribe/{unsubscribe_token(KEY, active.subscriber.id)}",
     }
+    desk_pages = {
+        "desk-feeds": "/desk/feeds",
+        "desk-subscribers": "/desk/subscribers",
+        "desk-person": "/desk/people/azimjan-askarov",
+    }
     with LiveServer(create_app(settings), port), sync_playwright() as playwright:
+        opted_out = httpx.post(f"{url}/unsubscribe/{unsubscribe_token(KEY, 'kg-desk')}")
+        opted_out.raise_for_status()  # the YAML subscriber the desk's Enable button is for
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
         for language in ("en", "ru", "ky"):
             context = browser.new_context(viewport={"width": 900, "height": 700})
@@ -136,8 +148,10 @@ def main(out: Path) -> None:
             page.locator("#token").fill(TOKEN)
             page.get_by_role("button").last.click()
             shoot(page, f"{url}/desk?q=Аскаров", out / f"desk-{language}.png")
-            page.get_by_role("row").nth(1).get_by_role("link").click()
+            page.locator("a[href^='/desk/matches/']").first.click()
             page.screenshot(path=str(out / f"desk-match-{language}.png"), full_page=True)
+            for name, link in desk_pages.items():
+                shoot(page, f"{url}{link}", out / f"{name}-{language}.png")
             context.close()
         browser.close()
     runtime.close()

@@ -183,7 +183,7 @@ def test_an_operator_finds_a_match_in_cyrillic_marks_a_hit_and_retries_a_dead_de
     expect(rows.nth(1)).to_contain_text("Суд над Азимжаном Аскаровым")
     expect(rows.nth(1)).to_contain_text("Azimjan Askarov")
 
-    rows.nth(1).get_by_role("link").click()
+    rows.nth(1).get_by_role("link", name="Суд над Азимжаном Аскаровым").click()
     expect(page.get_by_role("heading", name="Суд над Азимжаном Аскаровым")).to_be_visible()
     page.get_by_role("button", name=re.compile("Not this person")).first.click()
     expect(page.get_by_role("status")).to_contain_text("Recorded as not this person")

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from worker import __version__, logs, metrics
 from worker.api import (
     desk,
+    desk_pages,
     pages,
     pages_links,
     routes_operator,
@@ -94,6 +95,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         pages,
         pages_links,
         desk,
+        desk_pages,
         routes_operator,
         routes_ops,
         routes_websub,

@@ -1,9 +1,10 @@
 """The desk: the people who run rightswatch look at recent matches and search them.
 
-Behind a login with the operator token (``RIGHTSWATCH_API_TOKEN``); the login is
-rate-limited per client and audited, and the session is a cookie signed under
-``RIGHTSWATCH_SECRET_KEY`` (``Secure`` behind https, ``HttpOnly``,
-``SameSite=Strict``) that expires after :data:`SESSION`.
+Behind a login with the operator token (``RIGHTSWATCH_API_TOKEN``) or an operator's id and
+password (``password_hash`` in the YAML); the login is rate-limited per client and per
+operator and audited, and the session is a cookie signed under ``RIGHTSWATCH_SECRET_KEY``
+(``Secure`` behind https, ``HttpOnly``, ``SameSite=Strict``) that names the operator, so the
+audit log says who did what, and expires after :data:`SESSION`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from worker.api.deps import ID_PATTERN, RESPONSES, State, as_json
+from worker.api.desk_chart import mentions_chart, person_ids
 from worker.api.page_view import FORM_RESPONSES, HTML, PAGE_RESPONSES, Lang, View, view
 from worker.api.rate_limits import Limit
 from worker.api.routes_public import client
+from worker.core.errors import ConfigError
 from worker.db import audit, desk, outbox
 from worker.outbox.machine import LIFETIME
+from worker.security import passwords
 from worker.security.tokens import bearer_matches, subscriber_token
 
 router = APIRouter(
@@ -30,42 +34,66 @@ router = APIRouter(
     responses={status: as_json(response) for status, response in RESPONSES.items()},
 )
 
-_SEE_OTHER: dict[int | str, dict[str, Any]] = {
+SEE_OTHER: dict[int | str, dict[str, Any]] = {
     303: {"description": "To the sign-in page, or to the desk once signed in"}
 }
 _WRONG: dict[int | str, dict[str, Any]] = {
-    401: {"content": HTML, "description": "Not the operator token"}
+    401: {"content": HTML, "description": "Not the operator token, nor the operator's password"}
 }
-_OFF: dict[int | str, dict[str, Any]] = {
+DESK_OFF: dict[int | str, dict[str, Any]] = {
     403: {"content": HTML, "description": "The desk is off, or the form's token is wrong"}
 }
+FORM_POST = {**FORM_RESPONSES, **SEE_OTHER, **DESK_OFF}
+"""What a desk form's post may answer."""
+Csrf = Annotated[str, Form(max_length=200)]
+RowId = Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)]
+"""A delivery's or a subscriber's id in a desk form's path."""
 SESSION = timedelta(hours=8)
 COOKIE = "rw_desk"
 LOGIN_PER_CLIENT = Limit("desk-login", 5, timedelta(minutes=15))
+LOGIN_PER_OPERATOR = Limit("desk-login-operator", 10, timedelta(minutes=15))
+"""Guesses at one operator's password from many addresses."""
 WINDOW = timedelta(days=90)
 SCANNED = 2000
 """Newest matches searched (their text is decrypted for the search)."""
 SHOWN = 100
 
 
-def session_value(key: str, expires: int) -> str:
-    return f"{expires}.{subscriber_token(key, 'desk-session', str(expires))}"
+def session_value(key: str, expires: int, operator: str = "") -> str:
+    """``expires.operator.mac``; ``operator`` is empty for a sign-in with the token."""
+    signed = f"{expires}.{operator}"
+    return f"{signed}.{subscriber_token(key, 'desk-session', signed)}"
 
 
-def _logged_in(request: Request, state: State) -> bool:
+def password_hashes(state: State) -> dict[str, str]:
+    """Operator id → password hash, for the operators of the YAML who have one."""
+    try:
+        operators = state.runtime.config().config.operators
+    except ConfigError:
+        return {}
+    return {o.id: o.password_hash for o in operators if o.password_hash}
+
+
+def operator_of(request: Request, state: State) -> str | None:
+    """Who is signed in, as the audit log names them (``desk:ID``, or ``api:operator`` for
+    the token), or None. An operator removed from the YAML, or whose password was taken
+    away, is signed out."""
     key = state.settings.secret_key
     value = request.cookies.get(COOKIE, "")
-    expires, _, _mac = value.partition(".")
-    if not key or not state.settings.api_token or not expires.isdigit():
-        return False
-    if int(expires) <= int(state.now().timestamp()):
-        return False
-    return hmac.compare_digest(session_value(key, int(expires)).encode(), value.encode())
+    signed, _, _mac = value.rpartition(".")
+    expires, _, operator = signed.partition(".")
+    if not key or not expires.isdigit() or int(expires) <= int(state.now().timestamp()):
+        return None
+    if not hmac.compare_digest(session_value(key, int(expires), operator).encode(), value.encode()):
+        return None
+    if not operator:
+        return audit.API_OPERATOR if state.settings.api_token else None
+    return f"desk:{operator}" if operator in password_hashes(state) else None
 
 
 def _off(page: View) -> HTMLResponse | None:
     settings = page.state.settings
-    if settings.api_token and settings.secret_key:
+    if settings.secret_key and (settings.api_token or password_hashes(page.state)):
         return None
     _ = page._
     return page.message(
@@ -75,46 +103,76 @@ def _off(page: View) -> HTMLResponse | None:
     )
 
 
-def _login_form(page: View, status: int = 200, wrong: bool = False) -> HTMLResponse:
-    return page.render("desk_login.html", status, csrf=page.csrf(), wrong=wrong)
+def _login_form(
+    page: View, status: int = 200, wrong: bool = False, operator: str = ""
+) -> HTMLResponse:
+    return page.render("desk_login.html", status, csrf=page.csrf(), wrong=wrong, operator=operator)
 
 
-@router.get("/desk/login", responses={**PAGE_RESPONSES, **_OFF})
+def signed_in(page: View) -> str | Response:
+    """The operator signed in (see :func:`operator_of`), else the answer that refuses: the
+    desk is off (403) or to the sign-in page (303)."""
+    if off := _off(page):
+        return off
+    operator = operator_of(page.request, page.state)
+    return operator or RedirectResponse("/desk/login", status_code=303)
+
+
+def signed_in_form(page: View, csrf: str) -> str | Response:
+    """:func:`signed_in` for a form post, which also needs the form's CSRF token (403)."""
+    operator = signed_in(page)
+    if isinstance(operator, str) and not page.csrf_ok(csrf):
+        return page.message(page._("The form has expired"), status=403)
+    return operator
+
+
+@router.get("/desk/login", responses={**PAGE_RESPONSES, **DESK_OFF})
 def login_page(request: Request, state: State, lang: Lang = None) -> HTMLResponse:
     page = view(request, state)
     return _off(page) or _login_form(page)
 
 
 @router.post(
-    "/desk/login", response_model=None, responses={**FORM_RESPONSES, **_SEE_OTHER, **_WRONG}
+    "/desk/login", response_model=None, responses={**FORM_RESPONSES, **SEE_OTHER, **_WRONG}
 )
 def login(
     request: Request,
     state: State,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    csrf: Csrf = "",
     token: Annotated[str, Form(max_length=500)] = "",
+    operator: Annotated[str, Form(max_length=100)] = "",
     lang: Lang = None,
 ) -> Response:
+    """The operator token alone, or an operator's id with their password (in ``token``)."""
     page = view(request, state)
     if off := _off(page):
         return off
     if not page.csrf_ok(csrf):
         return page.message(page._("The form has expired"), status=403)
+    operator = operator.strip()
     try:
         state.limit(LOGIN_PER_CLIENT, client(request))
+        if operator:
+            state.limit(LOGIN_PER_OPERATOR, operator)
     except HTTPException as e:
         limited = page.message(page._("Too many requests"), status=429)
         limited.headers.update(e.headers or {})
         return limited
-    if not bearer_matches(state.settings.api_token, f"Bearer {token}"):
+    if operator:
+        if not passwords.verify(password_hashes(state).get(operator), token):
+            return _login_form(page, 401, wrong=True, operator=operator)
+        actor = f"desk:{operator}"
+    elif bearer_matches(state.settings.api_token, f"Bearer {token}"):
+        actor = audit.API_OPERATOR
+    else:
         return _login_form(page, 401, wrong=True)
     with state.transaction() as session:
-        audit.record(session, "desk.login", actor=audit.API_OPERATOR, at=state.now())
+        audit.record(session, "desk.login", actor=actor, at=state.now())
     expires = int((state.now() + SESSION).timestamp())
     response = RedirectResponse("/desk", status_code=303)
     response.set_cookie(
         COOKIE,
-        session_value(state.settings.secret_key or "", expires),
+        session_value(state.settings.secret_key or "", expires, operator),
         max_age=int(SESSION.total_seconds()),
         httponly=True,
         samesite="strict",
@@ -123,14 +181,14 @@ def login(
     return response
 
 
-@router.post("/desk/logout", response_model=None, responses=_SEE_OTHER)
+@router.post("/desk/logout", response_model=None, responses=SEE_OTHER)
 def logout() -> Response:
     response = RedirectResponse("/desk/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response
 
 
-@router.get("/desk", response_model=None, responses={**PAGE_RESPONSES, **_SEE_OTHER, **_OFF})
+@router.get("/desk", response_model=None, responses={**PAGE_RESPONSES, **SEE_OTHER, **DESK_OFF})
 def matches(
     request: Request,
     state: State,
@@ -141,10 +199,9 @@ def matches(
     """Recent matches, newest first; ``q`` searches names (in any script as written),
     titles and snippets."""
     page = view(request, state)
-    if off := _off(page):
-        return off
-    if not _logged_in(request, state):
-        return RedirectResponse("/desk/login", status_code=303)
+    operator = signed_in(page)
+    if not isinstance(operator, str):
+        return operator
     with state.transaction() as session:
         rows = desk.recent_matches(session, state.now() - WINDOW, SCANNED)
     wanted = q.strip().casefold()
@@ -156,6 +213,8 @@ def matches(
     return page.render(
         "desk.html",
         rows=rows[:SHOWN],
+        people=person_ids(state),
+        chart=mentions_chart(state),
         q=q,
         watchlist=watchlist,
         watchlists=options,
@@ -167,14 +226,15 @@ def _haystack(row: desk.MatchRow) -> str:
     return f"{hits} {row.entry.title} {row.match.snippet}".casefold()
 
 
-@router.get("/desk/outbox", response_model=None, responses={**PAGE_RESPONSES, **_SEE_OTHER, **_OFF})
+@router.get(
+    "/desk/outbox", response_model=None, responses={**PAGE_RESPONSES, **SEE_OTHER, **DESK_OFF}
+)
 def dead_deliveries(request: Request, state: State, lang: Lang = None) -> Response:
     """Deliveries that gave up (dead), newest first, each with a button to try again."""
     page = view(request, state)
-    if off := _off(page):
-        return off
-    if not _logged_in(request, state):
-        return RedirectResponse("/desk/login", status_code=303)
+    operator = signed_in(page)
+    if not isinstance(operator, str):
+        return operator
     with state.transaction() as session:
         rows = outbox.list_deliveries(session, "dead", None, SHOWN)
     return page.render("desk_outbox.html", rows=rows, csrf=page.csrf())
@@ -183,41 +243,28 @@ def dead_deliveries(request: Request, state: State, lang: Lang = None) -> Respon
 @router.post(
     "/desk/outbox/{delivery_id}/retry",
     response_model=None,
-    responses={**FORM_RESPONSES, **_SEE_OTHER, **_OFF},
+    responses=FORM_POST,
 )
 def retry_delivery(
-    delivery_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
+    delivery_id: RowId,
     request: Request,
     state: State,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    csrf: Csrf = "",
     lang: Lang = None,
 ) -> Response:
     """Put a dead delivery back in the queue (audited); the worker sends it on its next cycle."""
     page = view(request, state)
-    if off := _off(page):
-        return off
-    if not _logged_in(request, state):
-        return RedirectResponse("/desk/login", status_code=303)
-    if not page.csrf_ok(csrf):
-        return page.message(page._("The form has expired"), status=403)
+    operator = signed_in_form(page, csrf)
+    if not isinstance(operator, str):
+        return operator
     now = state.now()
     with state.transaction() as session:
         retried = outbox.retry_dead(session, [delivery_id], now, now + LIFETIME)
         if retried:
-            audit.record(
-                session, "delivery.retry", actor=audit.API_OPERATOR, target=delivery_id, at=now
-            )
+            audit.record(session, "delivery.retry", actor=operator, target=delivery_id, at=now)
     if not retried:
         return page.message(page._("Not possible now"), status=409)
     return RedirectResponse("/desk/outbox", status_code=303)
-
-
-def _guard(page: View, request: Request) -> Response | None:
-    if off := _off(page):
-        return off
-    if not _logged_in(request, page.state):
-        return RedirectResponse("/desk/login", status_code=303)
-    return None
 
 
 MatchId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -237,6 +284,7 @@ def _match_page(
         status,
         row=row,
         deliveries=deliveries,
+        people=person_ids(page.state),
         csrf=page.csrf(),
         snippet=snippet,
     )
@@ -245,36 +293,36 @@ def _match_page(
 @router.get(
     "/desk/matches/{match_id}",
     response_model=None,
-    responses={**PAGE_RESPONSES, **_SEE_OTHER, **_OFF},
+    responses={**PAGE_RESPONSES, **SEE_OTHER, **DESK_OFF},
 )
 def match_detail(match_id: MatchId, request: Request, state: State, lang: Lang = None) -> Response:
     """A match: its entry, hits and snippet, and who was alerted (delivery states)."""
     page = view(request, state)
-    if refused := _guard(page, request):
-        return refused
+    operator = signed_in(page)
+    if not isinstance(operator, str):
+        return operator
     return _match_page(page, match_id) or page.message(page._("No matches."), status=404)
 
 
 @router.post(
     "/desk/matches/{match_id}/not-this-person",
     response_model=None,
-    responses={**FORM_RESPONSES, **_SEE_OTHER, **_OFF},
+    responses=FORM_POST,
 )
 def not_this_person(
     match_id: MatchId,
     request: Request,
     state: State,
     hit: Annotated[int, Form(ge=0, le=10_000)] = 0,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    csrf: Csrf = "",
     lang: Lang = None,
 ) -> Response:
     """Record a hit as a false positive (audit log) and offer the YAML exclusion for it:
     the YAML stays the source of truth."""
     page = view(request, state)
-    if refused := _guard(page, request):
-        return refused
-    if not page.csrf_ok(csrf):
-        return page.message(page._("The form has expired"), status=403)
+    operator = signed_in_form(page, csrf)
+    if not isinstance(operator, str):
+        return operator
     with state.transaction() as session:
         row = desk.match_row(session, match_id)
         if row is None or hit >= len(row.match.hits):
@@ -283,7 +331,7 @@ def not_this_person(
         audit.record(
             session,
             "match.false_positive",
-            actor=audit.API_OPERATOR,
+            actor=operator,
             target=str(match_id),
             details={"hit": hit, "watchlist": row.match.watchlist_id},
             at=state.now(),

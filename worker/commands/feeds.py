@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from worker.commands.common import config_option, settings_for
 from worker.commands.feeds_io import discover_command, export_command, import_command
 from worker.commands.subscribers import unsubscribed_lines
+from worker.config import Config
 from worker.core.feed_health import assess, describe
 from worker.db import websub
 from worker.db.feeds import feed_state, list_feeds
-from worker.db.models import Feed
 from worker.db.subscribers import unsubscribed_by_recipient
 from worker.ingest.policy import PollPolicy
 
@@ -30,18 +32,33 @@ def _short(text: str) -> str:
     return flat if len(flat) <= _ERROR_WIDTH else flat[: _ERROR_WIDTH - 1] + "…"
 
 
-def feed_rows(
-    feeds: list[Feed],
-    now: datetime,
-    policies: dict[str, PollPolicy],
-    push_until: dict[str, datetime] | None = None,
-) -> list[tuple[str, ...]]:
-    """One row per feed: id, status, last poll, next poll, entries, last error (or note).
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    """One feed's line of ``rightswatch feeds``, also shown by the desk's feed page."""
 
-    ``push_until``: feeds with an active WebSub subscription, to the end of its lease.
-    """
-    rows: list[tuple[str, ...]] = []
-    for feed in feeds:
+    id: str
+    status: str
+    last_poll: str
+    next_poll: str
+    entries: str
+    note: str
+    """The last error in full (or where the feed moved), else "-"."""
+    push: str
+    """"active until …" while the feed's WebSub hub pushes it, else ""."""
+
+    def cells(self) -> tuple[str, ...]:
+        status = f"{self.status}, push: {self.push}" if self.push else self.status
+        return (self.id, status, self.last_poll, self.next_poll, self.entries, _short(self.note))
+
+
+def feed_health(
+    session: Session, config: Config, now: datetime, *, include_inactive: bool = False
+) -> list[FeedHealth]:
+    """Every feed's health, by id; removed feeds only with ``include_inactive``."""
+    policies = {f.id: PollPolicy.from_config(config, f.id) for f in config.feeds}
+    push_until = websub.active_until(session, now)
+    rows: list[FeedHealth] = []
+    for feed in list_feeds(session, include_inactive=include_inactive):
         state = feed_state(feed)
         policy = policies.get(feed.id, PollPolicy())
         status = (
@@ -50,16 +67,16 @@ def feed_rows(
         note = feed.last_error or (
             f"moved permanently to {feed.redirected_url}" if feed.redirected_url else "-"
         )
-        if push_until and feed.id in push_until:
-            status += f", push: active until {_time(push_until[feed.id])}"
+        push = f"active until {_time(push_until[feed.id])}" if feed.id in push_until else ""
         rows.append(
-            (
+            FeedHealth(
                 feed.id,
                 status,
                 _time(feed.last_polled_at),
                 _time(feed.next_poll_at) if feed.active else "-",
                 str(feed.entry_count),
-                _short(note),
+                note,
+                push,
             )
         )
     return rows
@@ -97,18 +114,15 @@ def feeds_command(ctx: click.Context, show_all: bool, config_path: Path | None) 
         runtime.migrate()
         runtime.sync_config()
         config = runtime.config().config
-        policies = {f.id: PollPolicy.from_config(config, f.id) for f in config.feeds}
-        now = runtime.clock()
         with runtime.sessions() as session:
-            feeds = list_feeds(session, include_inactive=show_all)
-            push_until = websub.active_until(session, now)
+            feeds = feed_health(session, config, runtime.clock(), include_inactive=show_all)
             opted_out = unsubscribed_by_recipient(session)
     finally:
         runtime.close()
     if not feeds:
         click.echo("no feeds configured")
     else:
-        click.echo(format_table(feed_rows(feeds, now, policies, push_until)))
+        click.echo(format_table([f.cells() for f in feeds]))
     for line in unsubscribed_lines(opted_out):
         click.echo(line)
 

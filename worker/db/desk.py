@@ -67,3 +67,29 @@ def deliveries_of_match(session: Session, match_id: int) -> list[tuple[str, str,
     )
     rows = session.execute(alone.union_all(digests))
     return sorted((s, k, st) for s, k, st in rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    match_id: int
+    at: datetime
+    watchlist_id: str
+    feed_title: str
+    terms: list[str]
+
+
+def mentions(session: Session, since: datetime, limit: int) -> list[Mention]:
+    """The newest matches since ``since`` (at most ``limit``), with only what the desk's
+    chart needs: when, which feed carried it, and the names that fired."""
+    rows = session.execute(
+        select(Match.id, Match.created_at, Match.watchlist_id, Feed.title, Feed.id, Match.terms)
+        .join(Entry, Match.entry_id == Entry.id)
+        .join(Feed, Entry.feed_id == Feed.id)
+        .where(Match.created_at >= since)
+        .order_by(Match.created_at.desc(), Match.id.desc())
+        .limit(limit)
+    )
+    return [
+        Mention(match_id, at, watchlist_id, feed_title or feed_id, [str(t) for t in terms])
+        for match_id, at, watchlist_id, feed_title, feed_id, terms in rows
+    ]
