@@ -158,6 +158,7 @@ def _api_subscriber_checks(
     # start-up: imported when the command runs, so `--help` and the light commands start fast
     from sqlalchemy.exc import SQLAlchemyError
 
+    # start-up: as above
     from worker.db import subscribers
     from worker.security import crypto
 
