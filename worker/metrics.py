@@ -66,6 +66,7 @@ class _Metrics:
     api_requests: Counter
     subscription_events: Counter
     rate_limited: Counter
+    websub_rejected: Counter
 
 
 @cache
@@ -116,6 +117,12 @@ def _metrics() -> _Metrics:
         rate_limited=Counter(
             "rightswatch_api_rate_limited", "Requests refused by a rate limit.", ["scope"]
         ),
+        websub_rejected=Counter(
+            "rightswatch_websub_rejected",
+            "WebSub content distributions refused: reason signature (missing or wrong), "
+            "unknown_callback (no active subscription) or unknown_topic (another topic).",
+            ["reason", "feed"],
+        ),
     )
 
 
@@ -158,6 +165,12 @@ def subscription_event(event: str) -> None:
 
 def rate_limited(scope: str) -> None:
     _metrics().rate_limited.labels(scope).inc()
+
+
+def websub_rejected(reason: str, feed_id: str = "") -> None:
+    """A pushed body refused; ``feed_id`` empty when the callback matches no subscription
+    (so a forger cannot add label values)."""
+    _metrics().websub_rejected.labels(reason, feed_id).inc()
 
 
 # --- gauges from the database --------------------------------------------------------

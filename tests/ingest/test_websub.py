@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -33,6 +34,7 @@ from tests.support.api import Hook, LiveServer
 from tests.support.network import free_port, serving
 from tests.support.receiver import WEBHOOK_SECRET
 from tests.support.waits import wait_for
+from worker import jobs
 from worker.api.app import create_app
 from worker.core.types import ParsedFeed
 from worker.core.websub import link_rels, sign, signature_valid
@@ -97,13 +99,16 @@ class FakeHub:
     leases: list[int]
     refusals: int = 0
     """Subscription requests answered 400 before it accepts any."""
+    verifying: bool = True
+    """False: requests are accepted but not verified (the test verifies by hand)."""
     requests: list[dict[str, str]] = field(default_factory=list)
     verifications: list[Verification] = field(default_factory=list)
     url: str = ""
 
     def handle(self, form: dict[str, str]) -> None:
         self.requests.append(form)
-        threading.Thread(target=self._verify, args=(form,), daemon=True).start()
+        if self.verifying:
+            threading.Thread(target=self._verify, args=(form,), daemon=True).start()
 
     def _verify(self, form: dict[str, str]) -> None:
         time.sleep(0.1)  # after the 202, as an asynchronous hub does
@@ -556,3 +561,107 @@ def test_nothing_subscribes_with_a_callback_no_hub_could_reach(
         }
     )
     assert push_possible(settings) is possible
+
+
+def subscriptions(stack: Stack) -> list[WebSubSubscription]:
+    with stack.runtime.sessions() as session:
+        return list(session.scalars(sa.select(WebSubSubscription)))
+
+
+def rejected(stack: Stack) -> dict[tuple[str, str], float]:
+    """rightswatch_websub_rejected_total on the API's /metrics, by (reason, feed)."""
+    text = httpx.get(stack.api_url + "/metrics", timeout=10).text
+    return {
+        (sample.labels["reason"], sample.labels["feed"]): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "rightswatch_websub_rejected_total"
+    }
+
+
+def test_a_feed_removed_from_the_config_is_unsubscribed_at_the_hub(
+    make_stack: Callable[..., Stack], hub: FakeHub, httpserver: HTTPServer
+) -> None:
+    stack = make_stack()
+    assert wait_for(lambda: hub.verifications, timeout=20), "no subscription was verified"
+    subscribed = hub.requests[0]
+    hub.verifying = False  # this test answers for the hub from here on
+    httpserver.expect_request("/other.rss").respond_with_data(
+        "<rss><channel><title>t</title></channel></rss>", content_type="application/rss+xml"
+    )
+    config = stack.settings.config_path
+    text = config.read_text().replace("id: ngo", "id: other")
+    config.write_text(text.replace("/appeals.atom", "/other.rss"))
+
+    assert wait_for(lambda: len(hub.requests) >= 2, timeout=20), "no unsubscribe request"
+    request = hub.requests[1]
+    assert request == {
+        "hub.mode": "unsubscribe",
+        "hub.topic": subscribed["hub.topic"],
+        "hub.callback": subscribed["hub.callback"],
+    }
+    callback, topic = request["hub.callback"], request["hub.topic"]
+    # Only the mode rightswatch asked for, for its topic, is confirmed.
+    for query in (
+        {"hub.mode": "subscribe", "hub.topic": topic, "hub.challenge": "x"},
+        {"hub.mode": "unsubscribe", "hub.topic": topic + "?other", "hub.challenge": "x"},
+    ):
+        refused = httpx.get(callback, params=query, timeout=10)
+        assert refused.status_code == 404 and "x" not in refused.text
+    assert [row.state for row in subscriptions(stack)] == ["unsubscribing"]
+    # Retired: a push, even signed, is no longer taken.
+    pushed = atom(hub.url, topic, [("7", "Azimjan Askarov barred from leaving Kyrgyzstan")])
+    assert hub.publish(pushed, secret=subscribed["hub.secret"]) == 404
+
+    query = {"hub.mode": "unsubscribe", "hub.topic": topic, "hub.challenge": "bye-123"}
+    confirmed = httpx.get(callback, params=query, timeout=10)
+    assert confirmed.status_code == 200 and confirmed.text == "bye-123"
+    assert subscriptions(stack) == []
+    time.sleep(1.0)  # several ticks: the hub is not asked again
+    assert len(hub.requests) == 2
+    assert alerts(stack.hook) == []
+
+
+def test_a_feed_that_stops_naming_a_hub_is_unsubscribed(
+    make_stack: Callable[..., Stack], hub: FakeHub
+) -> None:
+    stack = make_stack()
+    assert wait_for(lambda: hub.verifications, timeout=20), "no subscription was verified"
+    stack.site.body = atom(None, None, [("2", "The site moved to another host")])
+    assert jobs.poll(stack.runtime, "ngo").polled
+
+    assert wait_for(lambda: len(hub.verifications) >= 2, timeout=20), hub.requests
+    assert hub.requests[1]["hub.mode"] == "unsubscribe"
+    assert hub.verifications[1].status == 200 and hub.verifications[1].echoed
+    assert wait_for(lambda: subscriptions(stack) == [], timeout=10)
+
+
+def test_forged_pushes_are_counted_by_reason_without_urls_or_secrets(
+    make_stack: Callable[..., Stack], hub: FakeHub
+) -> None:
+    stack = make_stack()
+    assert wait_for(lambda: hub.verifications, timeout=20), "no subscription was verified"
+    request = hub.requests[0]
+    before = rejected(stack)
+    body = atom(hub.url, request["hub.topic"], [("9", "Azimjan Askarov")])
+    assert hub.publish(body, secret="not-the-secret") == 202
+    assert hub.publish(body, secret=None) == 202
+    assert httpx.post(stack.api_url + "/websub/nosuchcallback", content=body).status_code == 404
+    other_topic = {
+        "X-Hub-Signature": sign(request["hub.secret"], body),
+        "Link": f'<{hub.url}>; rel="hub", <https://elsewhere.example/feed>; rel="self"',
+    }
+    taken = httpx.post(request["hub.callback"], content=body, headers=other_topic, timeout=10)
+    assert taken.status_code == 202
+
+    after = rejected(stack)
+    moved = {key: after[key] - before.get(key, 0.0) for key in after}
+    assert moved == {
+        ("signature", "ngo"): 2.0,
+        ("unknown_callback", ""): 1.0,
+        ("unknown_topic", "ngo"): 1.0,
+    }
+    text = httpx.get(stack.api_url + "/metrics", timeout=10).text
+    assert request["hub.secret"] not in text and request["hub.topic"] not in text
+    time.sleep(0.5)
+    assert alerts(stack.hook) == []

@@ -11,7 +11,10 @@ server (connect, EHLO, STARTTLS and AUTH as configured, QUIT), each webhook (its
 name resolved and checked like a delivery, then an unsigned ``OPTIONS`` request:
 something must answer, 2xx, 405 or 501, not a redirect, a 404 or an error), each
 Apprise URL (Apprise must accept it) and each feed (fetched once through its
-proxy and parsed). ``rightswatch test-alert`` sends a real, signed test message.
+proxy and parsed). The active subscribers made through the API, which live in the
+database, are tried the same way (their webhooks, and the SMTP server for their
+e-mail), named by id only: their addresses are personal data. ``rightswatch
+test-alert`` sends a real, signed test message.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from urllib.parse import urlsplit
 import click
 
 from worker.commands.common import config_option, settings_for
-from worker.commands.subscribers import opted_out_in_database, unsubscribed_lines
+from worker.commands.subscribers import opted_out_in_database, read_database, unsubscribed_lines
 from worker.config import Config, LoadedConfig, SubscriberConfig, key_lines, load_config, summary
 from worker.core.errors import ConfigError, ConfigProblem, DeliveryError, RightswatchError
 from worker.ingest.policy import PollPolicy
@@ -123,12 +126,14 @@ def online_checks(loaded: LoadedConfig, settings: Settings) -> Iterator[Check]:
     from worker.notify.webhook import WebhookNotifier
 
     config = loaded.config
+    smtp: Check | None = None
     if settings.smtp is not None:
         what = f"smtp {settings.smtp.host}:{settings.smtp.port}"
         try:
-            yield Check(what, True, EmailNotifier(settings).check_server())
+            smtp = Check(what, True, EmailNotifier(settings).check_server())
         except DeliveryError as e:
-            yield Check(what, False, str(e))
+            smtp = Check(what, False, str(e))
+        yield smtp
     webhooks = WebhookNotifier(settings)
     try:
         for kind, _, entry in channels(config):
@@ -137,11 +142,46 @@ def online_checks(loaded: LoadedConfig, settings: Settings) -> Iterator[Check]:
                 yield _webhook_check(webhooks, f"{what} (webhook)", entry.webhook)
             elif entry.apprise is not None:
                 yield _apprise_check(f"{what} (apprise)", resolve_env_refs(entry.apprise, settings))
+        yield from _api_subscriber_checks(settings, webhooks, smtp)
     finally:
         webhooks.close()
     for feed in config.feeds:
         if feed.enabled:
             yield _feed_check(config, feed.id, feed.url, settings)
+
+
+def _api_subscriber_checks(
+    settings: Settings, webhooks: WebhookNotifier, smtp: Check | None
+) -> Iterator[Check]:
+    """The API's active subscribers: each webhook tried, the e-mail ones counted against
+    the SMTP check; ids only, the host of a webhook masked in what is printed."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from sqlalchemy.exc import SQLAlchemyError
+
+    # start-up: as above
+    from worker.db import subscribers
+    from worker.security import crypto
+
+    crypto.configure(settings.encryption_key, settings.encryption_old_keys)
+    try:
+        rows = read_database(settings, subscribers.api_channels)
+    except (SQLAlchemyError, RightswatchError) as e:
+        reason = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        yield Check("api subscribers", False, f"the database could not be read ({reason})")
+        return
+    emails = [subscriber_id for subscriber_id, channel, _ in rows if channel == "email"]
+    if emails:
+        what = f"api subscribers by e-mail ({len(emails)}: {', '.join(emails)})"
+        if smtp is None:
+            yield Check(what, False, "RIGHTSWATCH_SMTP_URL is not set")
+        else:
+            yield Check(what, smtp.ok, f"through {smtp.what}")
+    for subscriber_id, channel, address in rows:
+        if channel == "webhook":
+            check = _webhook_check(webhooks, f"api subscriber {subscriber_id} (webhook)", address)
+            host = urlsplit(address).hostname or address
+            detail = check.detail.replace(address, "its URL").replace(host, "the receiver")
+            yield Check(check.what, check.ok, detail)
 
 
 def _webhook_check(webhooks: WebhookNotifier, what: str, url: str) -> Check:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -10,6 +12,10 @@ from worker.commands.common import config_option, settings_for
 from worker.db import audit
 from worker.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 UNSUBSCRIBED = "unsubscribed by recipient"
 
 
@@ -24,13 +30,25 @@ def opted_out_in_database(settings: Settings) -> list[str]:
     """For `check-config`: the YAML subscribers who unsubscribed, when the database is
     there and answers within seconds; else none (the check needs no database)."""
     # start-up: imported when the command runs, so `--help` and the light commands start fast
-    from sqlalchemy import create_engine, inspect
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
-    from sqlalchemy.orm import Session
 
     # start-up: as above
     from worker.db import subscribers
+
+    try:
+        return read_database(settings, subscribers.unsubscribed_by_recipient)
+    except SQLAlchemyError:
+        return []
+
+
+def read_database(settings: Settings, read: Callable[[Session], list[T]]) -> list[T]:
+    """``read`` in a session of its own when the database answers within seconds; none
+    when it has no subscribers yet (no SQLite file, not migrated). Raises SQLAlchemyError
+    when it cannot be read."""
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.orm import Session
 
     url = make_url(settings.database_url)
     connect_args: dict[str, int] = {"connect_timeout": 3}
@@ -44,9 +62,7 @@ def opted_out_in_database(settings: Settings) -> list[str]:
             if not inspect(connection).has_table("subscribers"):
                 return []
             with Session(bind=connection) as session:
-                return subscribers.unsubscribed_by_recipient(session)
-    except SQLAlchemyError:
-        return []
+                return read(session)
     finally:
         engine.dispose()
 

@@ -16,6 +16,8 @@ LEASE = timedelta(days=10)
 """The lease rightswatch asks for (hubs may grant less; WordPress's hub grants 10 days)."""
 VERIFY_WAIT = timedelta(minutes=10)
 """A request the hub has not verified within this is sent again."""
+UNSUBSCRIBE_TRIES = 5
+"""Unsubscribe requests sent before giving up on a hub that never verifies one."""
 SIGNATURE_METHODS = ("sha1", "sha256", "sha384", "sha512")
 """The HMAC digests a hub may sign with (WebSub §8: sha1 for compatibility)."""
 

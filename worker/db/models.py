@@ -429,7 +429,8 @@ class WebSubSubscription(Base):
     secret: Mapped[str] = mapped_column(EncryptedText())
     """The hub.secret distributions are signed with (encrypted like webhook secrets)."""
     state: Mapped[str] = mapped_column(String(20), default="new")
-    """new → requested → active; denied (the hub said no) or failed (it answered an error)."""
+    """new → requested → active; denied (the hub said no) or failed (it answered an error);
+    unsubscribing (the feed left the config or names no hub: the hub is asked to stop)."""
     requested_at: Mapped[OptTimestamp]
     """When the request the hub has yet to verify was sent; None when none is outstanding
     (a verification then is refused: rightswatch did not ask)."""

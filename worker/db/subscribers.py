@@ -252,3 +252,14 @@ def unsubscribed_by_recipient(session: Session) -> list[str]:
             .order_by(Subscriber.id)
         )
     )
+
+
+def api_channels(session: Session) -> list[tuple[str, str, str]]:
+    """(id, channel, address) of the active subscribers made through the API, for
+    ``check-config --online`` (the addresses are decrypted: never print them)."""
+    rows = session.execute(
+        select(Subscriber.id, Subscriber.channel, Subscriber.address)
+        .where(Subscriber.managed_by == "api", Subscriber.status == "active")
+        .order_by(Subscriber.id)
+    )
+    return [(subscriber_id, channel, address) for subscriber_id, channel, address in rows]

@@ -156,9 +156,12 @@ def _note_hub(
     session: Session, feed: Feed, result: FetchResult, parsed: ParsedFeed | None, now: datetime
 ) -> None:
     """The WebSub hub and topic the response names (its Link header first, as WebSub's
-    discovery says, then the feed's own links)."""
+    discovery says, then the feed's own links); a new body that names none retires the
+    feed's subscription."""
     hub = result.hub or (parsed.hub if parsed else None)
     if hub is None:
+        if parsed is not None and websub.hub_gone(session, feed.id, now):
+            log.info("feed %s names no WebSub hub any more: unsubscribing", feed.id)
         return
     topic = result.self_url or (parsed.self_url if parsed else None) or result.url
     if websub.note_hub(session, feed.id, hub, topic, now):

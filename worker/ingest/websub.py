@@ -1,4 +1,5 @@
-"""Asking a WebSub hub to push a feed to us: the subscription request (WebSub §5.1).
+"""Asking a WebSub hub to push a feed to us, or to stop: the (un)subscription request
+(WebSub §5.1).
 
 The hub URL comes from the feed, which anyone may write, so the request goes
 through the same SSRF guard as webhooks (no internal addresses unless
@@ -56,8 +57,9 @@ def callback_url(public_url: str, subscription_id: str) -> str:
 def subscribe(
     settings: Settings, sessions: SessionFactory, subscription_id: str, now: datetime
 ) -> str:
-    """Send the subscription request; "requested", "failed", or "skipped" when there is
-    nothing to ask (no public URL, verified meanwhile, or a duplicate task)."""
+    """Send the subscription request, or the unsubscription of a retired subscription;
+    "requested", "unsubscribe requested", "failed", or "skipped" when there is nothing to
+    ask (no public URL, verified meanwhile, or a duplicate task)."""
     public_url = settings.public_url
     if public_url is None or not push_possible(settings):
         return "skipped"
@@ -66,17 +68,19 @@ def subscribe(
         if row is None or row.requested_at is None:
             return "skipped"
         hub, topic, secret, feed_id = row.hub, row.topic, row.secret, row.feed_id
+        mode = "unsubscribe" if row.state == "unsubscribing" else "subscribe"
     form = {
-        "hub.mode": "subscribe",
+        "hub.mode": mode,
         "hub.topic": topic,
         "hub.callback": callback_url(public_url, subscription_id),
-        "hub.secret": secret,
-        "hub.lease_seconds": str(int(LEASE.total_seconds())),
     }
+    if mode == "subscribe":
+        form["hub.secret"] = secret
+        form["hub.lease_seconds"] = str(int(LEASE.total_seconds()))
     error = _post(settings, hub, form)
     if error is None:
-        log.info("feed %s: asked the WebSub hub %s to push %s", feed_id, hub, topic)
-        return "requested"
+        log.info("feed %s: asked the WebSub hub %s to %s %s", feed_id, hub, mode, topic)
+        return "requested" if mode == "subscribe" else "unsubscribe requested"
     log.warning("feed %s: WebSub hub %s: %s (polling goes on)", feed_id, hub, error)
     with sessions() as session, session.begin():
         websub.request_failed(session, subscription_id, error, now)
