@@ -17,7 +17,7 @@ from typing import Any
 from celery.signals import task_postrun, task_prerun
 from sqlalchemy.exc import OperationalError
 
-from worker import jobs, logs
+from worker import jobs, logs, redaction
 from worker.celery_app import app
 from worker.core.schedule import poll_batches
 from worker.runtime import Runtime
@@ -48,7 +48,8 @@ def configure(settings: Settings) -> None:
 
 
 def compile_before_fork() -> None:
-    """Load the configuration and compile the matcher in the parent, before prefork forks.
+    """Load the configuration and compile the matcher in the parent, before prefork forks,
+    and install the log redaction on the same matcher.
 
     Every child then starts with the same compiled automaton, shared copy-on-write
     (the automaton is native memory that reference counting never touches), instead
@@ -59,8 +60,10 @@ def compile_before_fork() -> None:
     shared across processes).
     """
     global _runtime
-    _runtime = Runtime(_settings or load_settings())
+    settings = _settings or load_settings()
+    _runtime = Runtime(settings)
     _runtime.matcher()
+    redaction.install(settings, _runtime)
     gc.freeze()
 
 
