@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -798,18 +800,33 @@ def load_config(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise ConfigError([ConfigProblem(str(path), None, "", "not UTF-8 text")]) from e
-    cached = config_cache.read(cache, version) if cache is not None else None
-    config = _validate_data(cached, environ) if cached is not None else None
-    if config is None:
-        config, data = _parse_config(text, str(path), environ)
-        if cache is not None:
-            config_cache.write(cache, version, data)
+    with _collector_paused():
+        cached = config_cache.read(cache, version) if cache is not None else None
+        config = _validate_data(cached, environ) if cached is not None else None
+        if config is None:
+            config, data = _parse_config(text, str(path), environ)
+            if cache is not None:
+                config_cache.write(cache, version, data)
     config = _resolve_local_feeds(config, path.parent)
     config = _resolve_pgp_keys(config, path)
     loaded = LoadedConfig(config=config, path=path, version=version)
     if b"pgp_key" not in raw:  # a key read from its own file may change on its own
         _remember(key, loaded)
     return loaded
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Parsing and validating 100,000 names builds millions of small objects and no
+    cycles: the cyclic collector would rescan the growing heap again and again (half
+    the CPU time of the parse, measured)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 _last_loaded: tuple[Any, LoadedConfig] | None = None
