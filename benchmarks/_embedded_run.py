@@ -33,9 +33,9 @@ def main() -> None:
     started = time.perf_counter()
     settings = load_settings()  # as `rightswatch run --once` starts
     logs.setup("WARNING", settings.log_format)
-    redaction.install(settings)
     load_config(settings.config_path, settings.environ)
     runtime = Runtime(settings)
+    redaction.install(settings, runtime)
     service = EmbeddedService(runtime)
     service.prepare()
     runtime.matcher()

@@ -42,11 +42,13 @@ from worker.settings import Settings
 log = logging.getLogger("worker")
 
 
-def _setup_logging(settings: Settings, default: str | None = None) -> None:
+def _setup_logging(settings: Settings, default: str | None = None, *, redact: bool = True) -> None:
+    """``redact=False``: the command installs the redaction itself, on its runtime's matcher."""
     explicit = "RIGHTSWATCH_LOG_LEVEL" in settings.environ
     level = settings.log_level if explicit or default is None else default
     logs.setup(level, settings.log_format)
-    redaction.install(settings)
+    if redact:
+        redaction.install(settings)
 
 
 def _print_problems(error: ConfigError) -> None:
@@ -71,9 +73,10 @@ def run(config_path: Path | None, once: bool) -> None:
     from worker.runtime import Runtime
 
     settings = settings_for(config_path)
-    _setup_logging(settings, default="WARNING" if once else None)
+    _setup_logging(settings, default="WARNING" if once else None, redact=False)
+    runtime = Runtime(settings)
     try:
-        load_config(settings.config_path, settings.environ)
+        runtime.config()
     except ConfigError as e:
         _print_problems(e)
         sys.exit(1)
@@ -83,7 +86,7 @@ def run(config_path: Path | None, once: bool) -> None:
             "plus one `rightswatch beat` (use `run --once` for a single cycle, or unset the "
             "broker URL for the embedded mode)"
         )
-    runtime = Runtime(settings)
+    redaction.install(settings, runtime)
     service = EmbeddedService(runtime)
     try:
         service.prepare()
@@ -151,7 +154,7 @@ def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple
     """Run a Celery worker (distributed mode); extra arguments go to Celery."""
     settings = settings_for(config_path)
     _require_broker(settings, "worker")
-    _setup_logging(settings)
+    _setup_logging(settings, redact=False)
     # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker import tasks
     from worker.celery_app import app

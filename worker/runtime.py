@@ -101,7 +101,7 @@ class Runtime:
                 mtime = None
             if self._config is None or mtime != self._config_mtime:
                 try:
-                    loaded = load_config(path, self.settings.environ)
+                    loaded = load_config(path, self.settings.environ, self.settings.data_dir)
                 except ConfigError as e:
                     if self._config is None:
                         raise

@@ -17,7 +17,7 @@ from typing import Any
 from celery.signals import task_postrun, task_prerun
 from sqlalchemy.exc import OperationalError
 
-from worker import jobs, logs
+from worker import jobs, logs, redaction
 from worker.celery_app import app
 from worker.core.schedule import poll_batches
 from worker.runtime import Runtime
@@ -48,20 +48,29 @@ def configure(settings: Settings) -> None:
 
 
 def compile_before_fork() -> None:
-    """Load the configuration and compile the matcher in the parent, before prefork forks.
+    """Load the configuration and compile the matcher in the parent, before prefork forks,
+    and install the log redaction on the same matcher.
 
     Every child then starts with the same compiled automaton, shared copy-on-write
     (the automaton is native memory that reference counting never touches), instead
     of each compiling its own after the fork: memory does not grow with ``-c`` and
     the first poll does not wait for a compile. ``gc.freeze`` keeps the collector
-    from writing to the shared objects' pages. The database engine and the
-    fetcher stay unmade until a child first needs them (connections must not be
-    shared across processes).
+    from writing to the shared objects' pages; with the collector off until then,
+    the compile skips the full collection it ends with (1.5 s of CPU at 100,000
+    names), which the freeze makes needless. The database engine and the fetcher
+    stay unmade until a child first needs them (connections must not be shared
+    across processes).
     """
     global _runtime
-    _runtime = Runtime(_settings or load_settings())
-    _runtime.matcher()
-    gc.freeze()
+    settings = _settings or load_settings()
+    _runtime = Runtime(settings)
+    gc.disable()
+    try:
+        _runtime.matcher()
+        redaction.install(settings, _runtime)
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def runtime() -> Runtime:

@@ -74,6 +74,8 @@ class PurgeReport:
     deliveries: int = 0
     digest_items: int = 0
     story_sketches: int = 0
+    story_signatures: int = 0
+    story_bands: int = 0
     operator_alerts: int = 0
     rate_limits: int = 0
 
@@ -169,10 +171,15 @@ def purge_session(
         ids = list(session.scalars(doomed))
         for start in range(0, len(ids), 500):
             batch = ids[start : start + 500]
-            for index in (StorySketch, StorySignature, StoryBand):
-                report.story_sketches += _deleted(
-                    session, delete(index).where(index.story_id.in_(batch))
-                )
+            report.story_sketches += _deleted(
+                session, delete(StorySketch).where(StorySketch.story_id.in_(batch))
+            )
+            report.story_signatures += _deleted(
+                session, delete(StorySignature).where(StorySignature.story_id.in_(batch))
+            )
+            report.story_bands += _deleted(
+                session, delete(StoryBand).where(StoryBand.story_id.in_(batch))
+            )
             _deleted(session, update(Entry).where(Entry.story_id.in_(batch)).values(story_id=None))
             report.entries += _deleted(
                 session,

@@ -13,10 +13,11 @@ characters, so hits carry exact offsets into the unfolded field.
 
 from __future__ import annotations
 
+import copy
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import itemgetter
 from typing import Final
 
@@ -212,6 +213,29 @@ class Matcher:
         the pattern) — those to check always, then those indexed by the stem of the word
         after the pattern, and how long an ending that word may take — and its surname
         groups (terms and surnames are collected apart, so their order is kept)."""
+
+    def unscoped(self) -> Matcher:
+        """The same automaton with every list applying to any text: no feed or language
+        scope, no required or excluded terms, every field (log redaction masks whatever
+        any list could find, without compiling the lists a second time)."""
+        view = copy.copy(self)
+        view._lists = tuple(
+            replace(
+                wl,
+                require=frozenset(),
+                exclude=frozenset(),
+                fields=frozenset(FIELD_NAMES),
+                languages=frozenset(),
+                feeds=frozenset(),
+                gated=bool(wl.silencers),
+            )
+            for wl in self._lists
+        )
+        view._restricted = ()
+        view._unrestricted = [True] * len(self._lists)
+        view._active_cache = {}
+        view._fields = frozenset(FIELD_NAMES)
+        return view
 
     @property
     def pattern_count(self) -> int:
