@@ -10,6 +10,7 @@ surname against every form (see `engine`).
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, NamedTuple
@@ -281,7 +282,8 @@ def name_form(
     )
     if not surname:
         return None
-    surface = tuple(token.casefold() for token in tokens_of(name))
+    # Interned: the same words recur across thousands of people.
+    surface = tuple(sys.intern(token.casefold()) for token in tokens_of(name))
     return NameForm(
         list_index=list_index,
         person=person,
