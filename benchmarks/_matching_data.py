@@ -96,7 +96,7 @@ KEYWORD_HEADS = _words(
     "ill-treatment|incommunicado|solitary confinement|show trial|extremism charges|"
     "foreign agent|blocked website|internet shutdown|travel ban|asset freeze|"
     "пытк*|голодовк*|политзаключенн*|насильственное исчезновение|иностранный агент|"
-    "экстремизм*|блокировк*|обыск*|задержан*|запрет на выезд"
+    "экстремизм*|блокировк*|обыск*|задержан*|запрет на выезд",
     "|",
 )
 KEYWORD_PLACES = _words(

@@ -10,6 +10,12 @@ The baseline compiles `\\bterm\\b` (case-insensitive) for every configured name,
 alias and keyword and runs all of them on a sample of entries; its throughput is
 extrapolated from that sample because running it on everything takes hours.
 
+`--base REV` instead compares this checkout's engine with the engine of an
+earlier commit (its `worker` package exported from git into a temporary
+directory), alternating the two `--repeats` times in one run and reporting
+medians and the load average: the way to check a change against a budget on a
+shared machine.
+
 Each side runs in its own child process so that peak memory (ru_maxrss) is its
 own. Timings are wall clock and process CPU time; the machine may be shared,
 so CPU time is the fairer "one core" figure and is what the targets are checked
@@ -20,20 +26,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# With --base, a child takes the `worker` package from an exported earlier commit.
+sys.path.insert(0, os.environ.get("BENCH_MATCHING_CODE") or str(Path(__file__).parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _matching_data import Corpus, make_corpus
 
 from worker.matching import compile_matcher
+
+_ROOT = Path(__file__).resolve().parent.parent
+_CODE_VARIABLE = "BENCH_MATCHING_CODE"
 
 TARGET_MB_PER_S = 20.0
 TARGET_SPEEDUP = 100.0
@@ -121,7 +135,7 @@ def run_baseline(corpus: Corpus, sample: int) -> dict[str, Any]:
     }
 
 
-def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
+def _child(args: argparse.Namespace, phase: str, code: str | None = None) -> dict[str, Any]:
     command = [
         sys.executable,
         __file__,
@@ -138,8 +152,69 @@ def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
         "--baseline-entries",
         str(args.baseline_entries),
     ]
-    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    env = {**os.environ, _CODE_VARIABLE: code} if code else None
+    result = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     return dict(json.loads(result.stdout))
+
+
+def _export(revision: str, into: str) -> str:
+    """The `worker` package of `revision`, unpacked under `into`."""
+    archive = subprocess.run(
+        ["git", "-C", str(_ROOT), "archive", "--format=tar", revision, "worker"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tempfile.TemporaryFile() as file:
+        file.write(archive)
+        file.seek(0)
+        with tarfile.open(fileobj=file) as tar:
+            tar.extractall(into, filter="data")
+    return into
+
+
+def _figure(run: dict[str, Any], figure: str) -> float:
+    """One figure of an engine run; MB/s and the RSS compiling added are derived."""
+    if figure == "mb_per_s":
+        return float(run["bytes"] / 1_000_000 / run["match_cpu"])
+    if figure == "rss_added":
+        return float(run["rss_compiled"] - run["rss_before"])
+    return float(run[figure])
+
+
+def _compare(args: argparse.Namespace) -> str:
+    """This checkout against `args.base`, alternating, medians of `args.repeats` runs."""
+    with tempfile.TemporaryDirectory() as directory:
+        code = _export(args.base, directory)
+        runs: dict[str, list[dict[str, Any]]] = {"base": [], "new": []}
+        loads = [os.getloadavg()[0]]
+        for _ in range(args.repeats):
+            runs["base"].append(_child(args, "engine", code))
+            runs["new"].append(_child(args, "engine"))
+            loads.append(os.getloadavg()[0])
+
+    rows = [
+        f"| | {args.base} | this checkout | change |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, figure, unit in (
+        ("compile (CPU)", "compile_cpu", "s"),
+        ("compile (wall)", "compile_wall", "s"),
+        ("throughput (CPU)", "mb_per_s", "MB/s"),
+        ("peak RSS (whole process)", "rss_peak", "MB"),
+        ("RSS added by compiling", "rss_added", "MB"),
+        ("automaton patterns", "patterns", ""),
+        ("hits", "hits", ""),
+    ):
+        base, new = (statistics.median(_figure(run, figure) for run in runs[side]) for side in runs)
+        change = f"{(new / base - 1) * 100:+.1f} %" if base else ""
+        rows.append(f"| {label} | {base:,.2f} {unit} | {new:,.2f} {unit} | {change} |")
+    header = (
+        f"Matching engine, {args.base} against this checkout: {args.names:,} names, "
+        f"{args.keywords:,} keywords, {args.entries:,} entries; medians of {args.repeats} "
+        f"alternating runs; 1-minute load average {min(loads):.1f} to {max(loads):.1f} "
+        f"on {os.cpu_count()} cores"
+    )
+    return "\n".join([header, "", *rows])
 
 
 def _rate(count: float, seconds: float) -> float:
@@ -201,6 +276,8 @@ def main() -> None:
     parser.add_argument(
         "--baseline-entries", type=int, default=3, help="entries the slow baseline runs on"
     )
+    parser.add_argument("--base", help="compare the engine with this earlier commit's")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per side with --base")
     parser.add_argument("--phase", choices=("engine", "baseline"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -209,6 +286,9 @@ def main() -> None:
             print(json.dumps(run_engine(corpus)))
         else:
             print(json.dumps(run_baseline(corpus, args.baseline_entries)))
+        return
+    if args.base:
+        print(_compare(args))
         return
     engine = _child(args, "engine")
     naive = _child(args, "baseline")

@@ -24,7 +24,7 @@ import importlib.util
 import ipaddress
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
@@ -33,8 +33,18 @@ import click
 
 from worker.commands.common import config_option, settings_for
 from worker.commands.subscribers import opted_out_in_database, read_database, unsubscribed_lines
-from worker.config import Config, LoadedConfig, SubscriberConfig, key_lines, load_config, summary
+from worker.config import (
+    Config,
+    LoadedConfig,
+    Loc,
+    SubscriberConfig,
+    format_loc,
+    key_lines,
+    load_config,
+    summary,
+)
 from worker.core.errors import ConfigError, ConfigProblem, DeliveryError, RightswatchError
+from worker.core.types import WatchlistSpec
 from worker.ingest.policy import PollPolicy
 from worker.ingest.sources import fetch_once, parse_source
 from worker.outbox.machine import resolve_env_refs
@@ -95,6 +105,60 @@ def channel_problems(loaded: LoadedConfig, settings: Settings) -> list[ConfigPro
             where = f"{kind}[{index}].{key}"
             problems.append(ConfigProblem(str(loaded.path), line(loc), where, message))
     return problems
+
+
+def matcher_problems(loaded: LoadedConfig) -> list[ConfigProblem]:
+    """The names and terms the matcher refuses (a * inside a word, say), each at its line.
+
+    The worker compiles the watch lists only when it first matches; compiling them
+    here finds such a term before then. Only if that fails is each list, then each
+    of its terms, people and near rules, compiled alone to say where.
+    """
+    # start-up: imported when the command runs, so `--help` and the light commands start fast
+    from worker.matching import compile_matcher
+
+    def refusal(specs: list[WatchlistSpec]) -> str | None:
+        try:
+            compile_matcher(specs)
+        except ConfigError as e:
+            return "; ".join(problem.message for problem in e.problems)
+        return None
+
+    specs = loaded.config.watchlist_specs()
+    if refusal(list(specs)) is None:
+        return []
+    line = key_lines(loaded.path)
+    problems = []
+    for index, spec in enumerate(specs):
+        whole = refusal([spec])
+        if whole is None:
+            continue
+        found = [
+            (loc, message)
+            for loc, part in _watchlist_parts(index, spec)
+            if (message := refusal([part])) is not None
+        ] or [(("watchlists", index), whole)]
+        problems += [
+            ConfigProblem(str(loaded.path), line(loc), format_loc(loc), message)
+            for loc, message in found
+        ]
+    return problems
+
+
+def _watchlist_parts(index: int, spec: WatchlistSpec) -> Iterator[tuple[Loc, WatchlistSpec]]:
+    """(key path, a copy of the list with only that term, person or near rule) of each."""
+    bare = replace(spec, people=(), keywords=(), require=(), exclude=(), near=())
+    at: Loc = ("watchlists", index)
+    for number, term in enumerate(spec.keywords):
+        yield (*at, "keywords", number), replace(bare, keywords=(term,))
+    for number, term in enumerate(spec.require):
+        yield (*at, "require", number), replace(bare, require=(term,))
+    for number, term in enumerate(spec.exclude):
+        yield (*at, "exclude", number), replace(bare, exclude=(term,))
+    for number, rule in enumerate(spec.near):
+        yield (*at, "near", number), replace(bare, near=(rule,))
+    for number, person in enumerate(spec.people):
+        yield (*at, "people", number), replace(bare, people=(person,))
 
 
 def _offline_webhook_problem(url: str, settings: Settings) -> str | None:
@@ -239,7 +303,7 @@ def check_config_command(path: Path | None, config_path: Path | None, online: bo
         loaded = load_config(settings.config_path, settings.environ)
     except ConfigError as e:
         _fail(settings.config_path, [str(p) for p in e.problems])
-    problems = [str(p) for p in channel_problems(loaded, settings)]
+    problems = [str(p) for p in matcher_problems(loaded) + channel_problems(loaded, settings)]
     for problem in problems:
         click.echo(problem, err=True)
     failed = 0

@@ -625,7 +625,7 @@ def _collector_paused() -> Iterator[None]:
 def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
     patterns: dict[str, list[SurnameGroup | int]] = {}
     term_ids: dict[Term, int] = {}
-    groups: dict[tuple[str, str], SurnameGroup] = {}
+    groups: dict[tuple[str, str, frozenset[str]], SurnameGroup] = {}
     keyword_users: dict[int, list[tuple[int, str]]] = {}
     given_cores = {given_name_core(key) for name in GIVEN_NAMES for key in spelling_keys(name)}
 
@@ -638,11 +638,17 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
 
     def add_form(form: NameForm) -> None:
         last = form.surname[-1]
+        first = last.stems[0]
         for stem, stem_class in last.stems:
-            group = groups.get((stem, stem_class.name))
+            if stem in last.variants:
+                continue
+            variants = last.variants if (stem, stem_class) == first else frozenset()
+            key = (stem, stem_class.name, variants)
+            group = groups.get(key)
             if group is None:
-                group = groups[stem, stem_class.name] = SurnameGroup(stem, stem_class)
-                patterns.setdefault(" " + stem, []).append(group)
+                group = groups[key] = SurnameGroup(stem, stem_class)
+                for searched in (stem, *sorted(variants)):
+                    patterns.setdefault(" " + searched, []).append(group)
             group.add(form, transcribed=stem in last.transcribed)
         given_cores.update(core for part in form.given for core in part.cores)
 

@@ -10,6 +10,7 @@ surname against every form (see `engine`).
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, NamedTuple
@@ -18,7 +19,14 @@ from worker.core.types import PersonSpec
 
 from .endings import StemClass, given_name_core, is_patronymic, matches_given_name, split_stem
 from .folding import TOKEN_KEYS, FoldedText, tokens_of
-from .readings import cyrillic_readings, has_cyrillic, is_latin, latin_readings, looks_stripped
+from .readings import (
+    BULGARIAN_U_RULE,
+    cyrillic_readings,
+    has_cyrillic,
+    is_latin,
+    latin_readings,
+    looks_stripped,
+)
 from .readings import transcriptions as transcriptions_of
 
 _SPELLING_ALTERNATES: Final = (
@@ -132,6 +140,10 @@ class SurnamePart:
     stems: tuple[tuple[str, StemClass], ...]
     transcribed: frozenset[str] = frozenset()
     """Stems that only a transcription reading gives (variant "transcribed")."""
+    variants: frozenset[str] = frozenset()
+    """Stems that only the BGN u = ъ reading gives, each the first stem with some u
+    read as a: searched as patterns of the first stem's surname group rather than
+    as groups of their own (a Latin-only surname with three u has eight such stems)."""
 
     def ending_of(self, token_key: str) -> str | None:
         """The case ending a text token adds to this part, or None if it is another word."""
@@ -189,14 +201,27 @@ class NameForm:
 def _surname_part(token: str, guess: Guess) -> SurnamePart:
     found = readings(token, guess)
     stems = [split_stem(reading.key, token) for reading in found]
-    if not any(reading.transcribed for reading in found):
-        return SurnamePart(stems=tuple(dict.fromkeys(stems)))
-    native = {
-        stem for (stem, _), reading in zip(stems, found, strict=True) if not reading.transcribed
-    }
+    unique = tuple(dict.fromkeys(stems))
+    if len(unique) == 1:
+        return SurnamePart(stems=unique)
+    native: set[str] = set()
+    by_u: set[str] = set()
+    for (stem, _), reading in zip(stems, found, strict=True):
+        if reading.rule == BULGARIAN_U_RULE:
+            by_u.add(stem)
+        elif not reading.transcribed:
+            native.add(stem)
+    first, first_class = unique[0]
+    variants = frozenset(
+        stem
+        for stem, stem_class in unique
+        if stem in by_u and stem not in native and stem_class == first_class
+        if len(stem) == len(first)
+    )
     return SurnamePart(
-        stems=tuple(dict.fromkeys(stems)),
-        transcribed=frozenset(stem for stem, _ in stems if stem not in native),
+        stems=unique,
+        transcribed=frozenset(stem for stem, _ in unique if stem not in native | by_u),
+        variants=variants,
     )
 
 
@@ -257,7 +282,8 @@ def name_form(
     )
     if not surname:
         return None
-    surface = tuple(token.casefold() for token in tokens_of(name))
+    # Interned: the same words recur across thousands of people.
+    surface = tuple(sys.intern(token.casefold()) for token in tokens_of(name))
     return NameForm(
         list_index=list_index,
         person=person,

@@ -69,7 +69,8 @@ class Mention:
         return start, end + self.trailing_dot
 
 
-_GivenIndex = dict[str, list[NameForm]]
+_GivenIndex = dict[str, tuple[NameForm, ...]]
+"""Tuples, not lists: there are a few hundred thousand, most holding one form."""
 
 
 class SurnameGroup:
@@ -122,9 +123,9 @@ class SurnameGroup:
         else:
             last_cores = {core for given in given_sequences(form) for core in given[-1].cores}
             for core in last_cores:
-                self.before.setdefault(core, []).append(form)
+                self.before[core] = (*self.before.get(core, ()), form)
             for core in set(form.given[0].cores):
-                self.after.setdefault(core, []).append(form)
+                self.after[core] = (*self.after.get(core, ()), form)
 
     def _transcribed(self, form: NameForm) -> bool:
         return self.transcribed is not None and form in self.transcribed

@@ -58,6 +58,8 @@ _BULGARIAN_U: Final[dict[str, tuple[str, ...]]] = {"u": ("u", "a")}
 """A u after a consonant may be Bulgarian ъ as BGN/PCGN writes it (Dzhonsun = Джонсън,
 Purvanov = Първанов), which the Russian press writes ы (Пырванов)."""
 
+BULGARIAN_U_RULE: Final = "u read as Bulgarian ъ (BGN/PCGN), in Russian ы"
+
 _DROPPED_HARD_SIGN: Final = re.compile(r"(?<=[^aeiouy])([nlr])$")
 """Dzonsn, Aleksandr: a vowel (ъ) may have been dropped before a final n, l or r."""
 
@@ -150,10 +152,7 @@ def latin_readings(word: str, *, stripped: bool) -> list[tuple[str, str]]:
             for spelling in _choices(lowered, _STRIPPED_CHOICES)
         ]
     else:
-        found += [
-            (spelling, "u read as Bulgarian ъ (BGN/PCGN), in Russian ы")
-            for spelling in _choices(lowered, _BULGARIAN_U)
-        ]
+        found += [(spelling, BULGARIAN_U_RULE) for spelling in _choices(lowered, _BULGARIAN_U)]
     dropped = _DROPPED_HARD_SIGN.sub(r"a\1", lowered)
     if dropped != lowered:
         found.append((dropped, "dropped Bulgarian ъ before a final n, l or r"))
