@@ -29,8 +29,15 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "worker.matching": ("worker.core", "worker.matching"),
     "worker.security": ("worker.core", "worker.security"),
     "worker.settings": ("worker.core", "worker.security", "worker"),
-    "worker.config": ("worker.core", "worker.security", "worker.settings", "worker.config_errors"),
+    "worker.config": (
+        "worker.core",
+        "worker.security",
+        "worker.settings",
+        "worker.config_errors",
+        "worker.config_cache",
+    ),
     "worker.config_errors": ("worker.core",),
+    "worker.config_cache": ("worker.core", "worker.security"),
     "worker.db": (
         "worker.core",
         "worker.security",

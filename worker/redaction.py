@@ -19,16 +19,22 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from worker.config import Config, load_config
+from worker.config import Config, LoadedConfig, load_config
 from worker.core.errors import ConfigError
 from worker.core.types import Document
 from worker.matching import Matcher, compile_matcher
 from worker.settings import Settings
 
-if TYPE_CHECKING:
-    from worker.runtime import Runtime
+
+class Compiled(Protocol):
+    """What a process's runtime offers redaction: the loaded YAML and its compiled matcher."""
+
+    def config(self) -> LoadedConfig: ...
+
+    def matcher(self) -> Matcher: ...
+
 
 MASK = "[redacted]"
 _WORD = re.compile(r"\w+")
@@ -111,7 +117,7 @@ class RedactionFilter(logging.Filter):
         return True
 
 
-def install(settings: Settings, runtime: Runtime | None = None) -> None:
+def install(settings: Settings, runtime: Compiled | None = None) -> None:
     """Add the filter for the configuration's names to every root handler.
 
     With the process's ``runtime``, its configuration and compiled matcher are
