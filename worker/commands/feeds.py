@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from worker.commands.common import config_option, settings_for
+from worker.commands.common import config_option, mirrored_runtime
 from worker.commands.feeds_io import discover_command, export_command, import_command
 from worker.commands.subscribers import unsubscribed_lines
 from worker.config import Config
@@ -106,19 +106,10 @@ def feeds_command(ctx: click.Context, show_all: bool, config_path: Path | None) 
     """
     if ctx.invoked_subcommand is not None:
         return
-    # start-up: imported when the command runs, so `--help` and the light commands start fast
-    from worker.runtime import Runtime
-
-    runtime = Runtime(settings_for(config_path))
-    try:
-        runtime.migrate()
-        runtime.sync_config()
+    with mirrored_runtime(config_path) as runtime, runtime.sessions() as session:
         config = runtime.config().config
-        with runtime.sessions() as session:
-            feeds = feed_health(session, config, runtime.clock(), include_inactive=show_all)
-            opted_out = unsubscribed_by_recipient(session)
-    finally:
-        runtime.close()
+        feeds = feed_health(session, config, runtime.clock(), include_inactive=show_all)
+        opted_out = unsubscribed_by_recipient(session)
     if not feeds:
         click.echo("no feeds configured")
     else:

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from worker import jobs
-from worker.commands.common import RAN_WITH_FAILURES, config_option, settings_for
+from worker.commands.common import RAN_WITH_FAILURES, config_option, mirrored_runtime
 from worker.db import entries as entries_db
 from worker.db import feeds as feeds_db
 from worker.runtime import Runtime
@@ -156,17 +156,12 @@ def poll_command(
     Without RIGHTSWATCH_BROKER_URL the polls run here and their alerts are sent at
     once; with it, the Celery workers poll and send. Exit 3 if a feed or alert failed.
     """
-    runtime = Runtime(settings_for(config_path))
-    try:
-        runtime.migrate()
-        runtime.sync_config()
+    with mirrored_runtime(config_path) as runtime:
         chosen = _chosen(runtime, feed_ids, all_feeds)
         if runtime.settings.embedded:
             reports, all_worked = poll_here(runtime, chosen)
         else:
             reports, all_worked = poll_on_workers(runtime, chosen, timeout)
-    finally:
-        runtime.close()
     for report in reports:
         click.echo(report.line())
     if not reports:

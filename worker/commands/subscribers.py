@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from worker.commands.common import config_option, settings_for
+from worker.commands.common import config_option, mirrored_runtime, settings_for
 from worker.db import audit
 from worker.settings import Settings
 
@@ -76,18 +76,11 @@ def subscribers_command(ctx: click.Context, config_path: Path | None) -> None:
         return
     # start-up: imported when the command runs, so `--help` and the light commands start fast
     from worker.db import subscribers
-    from worker.runtime import Runtime
 
-    runtime = Runtime(settings_for(config_path))
-    try:
-        runtime.migrate()
-        runtime.sync_config()
+    with mirrored_runtime(config_path) as runtime, runtime.sessions() as session:
         config = runtime.config().config
-        with runtime.sessions() as session:
-            opted_out = set(subscribers.unsubscribed_by_recipient(session))
-            counts = subscribers.counts_by_status(session)
-    finally:
-        runtime.close()
+        opted_out = set(subscribers.unsubscribed_by_recipient(session))
+        counts = subscribers.counts_by_status(session)
     for subscriber in config.subscribers:
         state = "disabled in the YAML" if not subscriber.enabled else "active"
         if subscriber.id in opted_out:
