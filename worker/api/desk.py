@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from worker.api.deps import ID_PATTERN, RESPONSES, State, as_json
@@ -118,12 +119,29 @@ def signed_in(page: View) -> str | Response:
     return operator or RedirectResponse("/desk/login", status_code=303)
 
 
-def signed_in_form(page: View, csrf: str) -> str | Response:
+@dataclass(frozen=True)
+class DeskForm:
+    """A desk form posted by a signed-in operator: the page to answer with, and who."""
+
+    page: View
+    operator: str
+
+
+def _desk_form(
+    request: Request, state: State, csrf: Csrf = "", lang: Lang = None
+) -> DeskForm | Response:
     """:func:`signed_in` for a form post, which also needs the form's CSRF token (403)."""
+    page = view(request, state)
     operator = signed_in(page)
-    if isinstance(operator, str) and not page.csrf_ok(csrf):
+    if isinstance(operator, Response):
+        return operator
+    if not page.csrf_ok(csrf):
         return page.message(page._("The form has expired"), status=403)
-    return operator
+    return DeskForm(page, operator)
+
+
+SignedInForm = Annotated[DeskForm | Response, Depends(_desk_form)]
+"""A desk form post: the operator's, or the answer that refuses it."""
 
 
 @router.get("/desk/login", responses={**PAGE_RESPONSES, **DESK_OFF})
@@ -240,23 +258,12 @@ def dead_deliveries(request: Request, state: State, lang: Lang = None) -> Respon
     return page.render("desk_outbox.html", rows=rows, csrf=page.csrf())
 
 
-@router.post(
-    "/desk/outbox/{delivery_id}/retry",
-    response_model=None,
-    responses=FORM_POST,
-)
-def retry_delivery(
-    delivery_id: RowId,
-    request: Request,
-    state: State,
-    csrf: Csrf = "",
-    lang: Lang = None,
-) -> Response:
+@router.post("/desk/outbox/{delivery_id}/retry", response_model=None, responses=FORM_POST)
+def retry_delivery(delivery_id: RowId, state: State, form: SignedInForm) -> Response:
     """Put a dead delivery back in the queue (audited); the worker sends it on its next cycle."""
-    page = view(request, state)
-    operator = signed_in_form(page, csrf)
-    if not isinstance(operator, str):
-        return operator
+    if isinstance(form, Response):
+        return form
+    page, operator = form.page, form.operator
     now = state.now()
     with state.transaction() as session:
         retried = outbox.retry_dead(session, [delivery_id], now, now + LIFETIME)
@@ -311,18 +318,15 @@ def match_detail(match_id: MatchId, request: Request, state: State, lang: Lang =
 )
 def not_this_person(
     match_id: MatchId,
-    request: Request,
     state: State,
+    form: SignedInForm,
     hit: Annotated[int, Form(ge=0, le=10_000)] = 0,
-    csrf: Csrf = "",
-    lang: Lang = None,
 ) -> Response:
     """Record a hit as a false positive (audit log) and offer the YAML exclusion for it:
     the YAML stays the source of truth."""
-    page = view(request, state)
-    operator = signed_in_form(page, csrf)
-    if not isinstance(operator, str):
-        return operator
+    if isinstance(form, Response):
+        return form
+    page, operator = form.page, form.operator
     with state.transaction() as session:
         row = desk.match_row(session, match_id)
         if row is None or hit >= len(row.match.hits):

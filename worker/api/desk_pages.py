@@ -18,10 +18,9 @@ from worker.api.desk import (
     SEE_OTHER,
     SHOWN,
     WINDOW,
-    Csrf,
     RowId,
+    SignedInForm,
     signed_in,
-    signed_in_form,
 )
 from worker.api.desk_chart import mentions_chart, people, person_ids
 from worker.api.page_view import PAGE_RESPONSES, Lang, masked, view
@@ -116,23 +115,12 @@ def subscriber_list(
     )
 
 
-@router.post(
-    "/desk/subscribers/{subscriber_id}/enable",
-    response_model=None,
-    responses=FORM_POST,
-)
-def enable(
-    subscriber_id: RowId,
-    request: Request,
-    state: State,
-    csrf: Csrf = "",
-    lang: Lang = None,
-) -> Response:
+@router.post("/desk/subscribers/{subscriber_id}/enable", response_model=None, responses=FORM_POST)
+def enable(subscriber_id: RowId, state: State, form: SignedInForm) -> Response:
     """What ``rightswatch subscribers enable ID`` does, audited under the operator's name."""
-    page = view(request, state)
-    operator = signed_in_form(page, csrf)
-    if not isinstance(operator, str):
-        return operator
+    if isinstance(form, Response):
+        return form
+    page, operator = form.page, form.operator
     config = state.runtime.config().config
     with state.transaction() as session:
         subscriber = subscribers.get(session, subscriber_id, for_update=True)
