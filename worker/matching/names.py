@@ -44,6 +44,9 @@ configured h is also read as г, and a configured г also as h.
 """
 
 
+_ANY_ALTERNATE: Final = re.compile("|".join(pattern.pattern for pattern, _ in _SPELLING_ALTERNATES))
+"""Whether any of them applies: most words have none (no replacement adds one)."""
+
 _ALTERNATE_RULES: Final = (
     "x read as kh (Uzbek Latin)",
     "c read as ts (ISO 9, Balkan)",
@@ -91,8 +94,9 @@ def readings(word: str, guess: Guess = GUESS_NONE) -> tuple[Reading, ...]:
     primary = keys[word]
     found = {primary: Reading(word, primary, "as configured")}
     spellings = {word}
-    for pattern, replacement in _SPELLING_ALTERNATES:
-        spellings |= {pattern.sub(replacement, spelling) for spelling in spellings}
+    if _ANY_ALTERNATE.search(word):
+        for pattern, replacement in _SPELLING_ALTERNATES:
+            spellings |= {pattern.sub(replacement, spelling) for spelling in spellings}
     if len(spellings) > 1:
         rule = "; ".join(alternate_rules(word))
         for spelling in spellings:
