@@ -243,14 +243,17 @@ def _given_part(token: str, guess: Guess) -> GivenPart:
 
 
 @lru_cache(maxsize=100_000)
-def _given_parts(tokens: tuple[str, ...], guess: Guess) -> tuple[GivenPart, ...]:
-    """Shared across people: the same given names recur thousands of times."""
-    return tuple(_given_part(token, guess) for token in tokens)
+def _given_parts(words: tuple[str, ...], guess: Guess) -> tuple[GivenPart, ...]:
+    """Shared across people: the same given names recur thousands of times.
+
+    Keyed by the configured words, so that a repeated name is not even tokenised again.
+    """
+    return tuple(_given_part(token, guess) for word in words for token in tokens_of(word))
 
 
 @lru_cache(maxsize=100_000)
-def _surname_parts(tokens: tuple[str, ...], guess: Guess) -> tuple[SurnamePart, ...]:
-    return tuple(_surname_part(token, guess) for token in tokens)
+def _surname_parts(words: tuple[str, ...], guess: Guess) -> tuple[SurnamePart, ...]:
+    return tuple(_surname_part(token, guess) for word in words for token in tokens_of(word))
 
 
 def split_name(name: str) -> tuple[list[str], list[str]]:
@@ -280,10 +283,8 @@ def name_form(
 ) -> NameForm | None:
     """The folded form of one configured spelling, or None if it has no words."""
     given_words, surname_words = split_name(name)
-    given = _given_parts(tuple(token for word in given_words for token in tokens_of(word)), guess)
-    surname = _surname_parts(
-        tuple(token for word in surname_words for token in tokens_of(word)), guess
-    )
+    given = _given_parts(tuple(given_words), guess)
+    surname = _surname_parts(tuple(surname_words), guess)
     if not surname:
         return None
     # Interned: the same words recur across thousands of people.
