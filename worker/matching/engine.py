@@ -609,8 +609,11 @@ def _collector_paused() -> Iterator[None]:
 
     Compiling 100,000 people creates over a million objects and no cycles; the
     collector would rescan the growing heap again and again (compile was twice
-    as slow with it on). One collection at the end moves them all to the oldest
-    generation at once; otherwise the first documents matched would pay for it.
+    as slow with it on). `gc.freeze` at the end moves them all out of the
+    collector's reach at once, in constant time: a full collection there cost
+    1.5 s of CPU at 100,000 names, and without either the first documents matched
+    would pay for rescanning them. Only cyclic garbage left at that moment is
+    never collected; the compile itself leaves none.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -618,8 +621,8 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
             gc.enable()
-            gc.collect()
 
 
 def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:

@@ -44,6 +44,9 @@ configured h is also read as г, and a configured г also as h.
 """
 
 
+_ANY_ALTERNATE: Final = re.compile("|".join(pattern.pattern for pattern, _ in _SPELLING_ALTERNATES))
+"""Whether any of them applies: most words have none (no replacement adds one)."""
+
 _ALTERNATE_RULES: Final = (
     "x read as kh (Uzbek Latin)",
     "c read as ts (ISO 9, Balkan)",
@@ -91,8 +94,9 @@ def readings(word: str, guess: Guess = GUESS_NONE) -> tuple[Reading, ...]:
     primary = keys[word]
     found = {primary: Reading(word, primary, "as configured")}
     spellings = {word}
-    for pattern, replacement in _SPELLING_ALTERNATES:
-        spellings |= {pattern.sub(replacement, spelling) for spelling in spellings}
+    if _ANY_ALTERNATE.search(word):
+        for pattern, replacement in _SPELLING_ALTERNATES:
+            spellings |= {pattern.sub(replacement, spelling) for spelling in spellings}
     if len(spellings) > 1:
         rule = "; ".join(alternate_rules(word))
         for spelling in spellings:
@@ -239,14 +243,17 @@ def _given_part(token: str, guess: Guess) -> GivenPart:
 
 
 @lru_cache(maxsize=100_000)
-def _given_parts(tokens: tuple[str, ...], guess: Guess) -> tuple[GivenPart, ...]:
-    """Shared across people: the same given names recur thousands of times."""
-    return tuple(_given_part(token, guess) for token in tokens)
+def _given_parts(words: tuple[str, ...], guess: Guess) -> tuple[GivenPart, ...]:
+    """Shared across people: the same given names recur thousands of times.
+
+    Keyed by the configured words, so that a repeated name is not even tokenised again.
+    """
+    return tuple(_given_part(token, guess) for word in words for token in tokens_of(word))
 
 
 @lru_cache(maxsize=100_000)
-def _surname_parts(tokens: tuple[str, ...], guess: Guess) -> tuple[SurnamePart, ...]:
-    return tuple(_surname_part(token, guess) for token in tokens)
+def _surname_parts(words: tuple[str, ...], guess: Guess) -> tuple[SurnamePart, ...]:
+    return tuple(_surname_part(token, guess) for word in words for token in tokens_of(word))
 
 
 def split_name(name: str) -> tuple[list[str], list[str]]:
@@ -276,10 +283,8 @@ def name_form(
 ) -> NameForm | None:
     """The folded form of one configured spelling, or None if it has no words."""
     given_words, surname_words = split_name(name)
-    given = _given_parts(tuple(token for word in given_words for token in tokens_of(word)), guess)
-    surname = _surname_parts(
-        tuple(token for word in surname_words for token in tokens_of(word)), guess
-    )
+    given = _given_parts(tuple(given_words), guess)
+    surname = _surname_parts(tuple(surname_words), guess)
     if not surname:
         return None
     # Interned: the same words recur across thousands of people.
