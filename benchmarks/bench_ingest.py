@@ -128,6 +128,11 @@ def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
+STARTING_ENVIRONMENT = dict(os.environ)
+"""The environment before a Celery run set its database and broker in this process: an
+embedded run of the next workload must not inherit them (the database is dropped by then)."""
+
+
 def run_rightswatch(
     env: dict[str, str], feeds: int, workers: int, pool: str, rounds_304: int, log: Path
 ) -> dict[str, float]:
@@ -218,7 +223,7 @@ def run_rightswatch(
 def run_embedded(env: dict[str, str], profile: Path | None) -> dict[str, float]:
     done = subprocess.run(
         [sys.executable, str(HERE / "_embedded_run.py"), *([str(profile)] if profile else [])],
-        env={**os.environ, **env},
+        env={**STARTING_ENVIRONMENT, **env},
         capture_output=True,
         text=True,
         check=False,
