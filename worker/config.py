@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gc
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +36,7 @@ from worker import config_cache
 from worker.config_errors import pydantic_message, yaml_message
 from worker.core.digest import Frequency, parse_deliver_at, zone
 from worker.core.errors import ConfigError, ConfigProblem
+from worker.core.memory import collector_paused
 from worker.core.selectors import Pick
 from worker.core.types import FIELD_NAMES, FieldName, NearSpec, PersonSpec, WatchlistSpec
 from worker.security.passwords import is_argon2id
@@ -826,7 +825,7 @@ def load_config(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise ConfigError([ConfigProblem(str(path), None, "", "not UTF-8 text")]) from e
-    with _collector_paused():
+    with collector_paused():
         cached = config_cache.read(cache, version) if cache is not None else None
         config = _validate_data(cached, environ) if cached is not None else None
         if config is None:
@@ -839,20 +838,6 @@ def load_config(
     if b"pgp_key" not in raw:  # a key read from its own file may change on its own
         _remember(key, loaded)
     return loaded
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Parsing and validating 100,000 names builds millions of small objects and no
-    cycles: the cyclic collector would rescan the growing heap again and again (half
-    the CPU time of the parse, measured)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 _last_loaded: tuple[Any, LoadedConfig] | None = None

@@ -7,7 +7,6 @@ enqueues follow-up tasks only after its transaction has committed.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from worker import jobs, logs, redaction
 from worker.celery_app import app
+from worker.core.memory import collector_paused
 from worker.core.schedule import poll_batches
 from worker.runtime import Runtime
 from worker.settings import Settings, load_settings
@@ -64,13 +64,9 @@ def compile_before_fork() -> None:
     global _runtime
     settings = _settings or load_settings()
     _runtime = Runtime(settings)
-    gc.disable()
-    try:
+    with collector_paused(freeze=True):
         _runtime.matcher()
         redaction.install(settings, _runtime)
-    finally:
-        gc.freeze()
-        gc.enable()
 
 
 def runtime() -> Runtime:

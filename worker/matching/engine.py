@@ -14,9 +14,7 @@ characters, so hits carry exact offsets into the unfolded field.
 from __future__ import annotations
 
 import copy
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from operator import itemgetter
 from typing import Final
@@ -24,6 +22,7 @@ from typing import Final
 import ahocorasick_rs
 
 from worker.core.errors import ConfigError, ConfigProblem
+from worker.core.memory import collector_paused
 from worker.core.types import FIELD_NAMES, Document, Hit, MatchKind, WatchlistSpec
 
 from .endings import given_name_core
@@ -599,30 +598,8 @@ def compile_matcher(watchlists: Sequence[WatchlistSpec]) -> Matcher:
     Raises ConfigError, naming the watch list, when a name or term has nothing
     to match (only punctuation, say) or a prefix term is too short.
     """
-    with _collector_paused():
+    with collector_paused(freeze=True):  # and no full collection at the end
         return _compile(watchlists)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small objects.
-
-    Compiling 100,000 people creates over a million objects and no cycles; the
-    collector would rescan the growing heap again and again (compile was twice
-    as slow with it on). `gc.freeze` at the end moves them all out of the
-    collector's reach at once, in constant time: a full collection there cost
-    1.5 s of CPU at 100,000 names, and without either the first documents matched
-    would pay for rescanning them. Only cyclic garbage left at that moment is
-    never collected; the compile itself leaves none.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.freeze()
-            gc.enable()
 
 
 def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
