@@ -115,7 +115,7 @@ def test_server_errors_back_off_then_recover(lab: FeedLab, httpserver: HTTPServe
         assert feed.next_poll_at is not None
         delays.append(feed.next_poll_at - lab.now)
         lab.advance(timedelta(minutes=1))
-    assert [round(d / timedelta(minutes=10)) for d in delays] == [2, 4, 8, 16]
+    assert [round(d / timedelta(minutes=10)) for d in delays] == [1, 2, 4, 8]
     assert lab.feed("f").failing_since == START
     httpserver.clear_all_handlers()
     httpserver.expect_request("/feed.xml").respond_with_data(rss(ITEMS))
@@ -157,7 +157,7 @@ def test_entries_the_database_refuses_are_a_recorded_failure(
     feed = lab.feed("f")
     assert outcome.error is not None and "refused by the test" in outcome.error
     assert feed.consecutive_failures == 1 and "refused by the test" in (feed.last_error or "")
-    assert feed.next_poll_at is not None and feed.next_poll_at - lab.now >= timedelta(minutes=20)
+    assert feed.next_poll_at is not None and feed.next_poll_at - lab.now >= timedelta(minutes=10)
     assert lab.entries("f") == []
     lab.advance(timedelta(minutes=30))
     outcome = lab.poll("f")

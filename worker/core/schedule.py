@@ -81,18 +81,20 @@ def next_poll(
     retry_after: timedelta | None = None,
     not_before: timedelta | None = None,
 ) -> datetime:
-    """Next poll time: the interval, doubled per failure up to a cap, with a little jitter.
+    """Next poll time: the interval, doubled per failure after the first, up to a cap, with a
+    little jitter.
 
     ``interval`` is the healthy interval (see :func:`adapted_interval`): a healthy feed
     is polled up to 10 % sooner, never later, unless the server asked to wait
     ``not_before`` (:func:`server_wait`), which is then honoured (up to 10 % later). A
-    failing feed is never given up on: after the cap it is retried once per
-    ``max_backoff``; a server's Retry-After moves the next try later, up to it.
+    failing feed is retried at its interval after one failure (a DNS blip or one 502 must
+    not cost a quiet feed an hour of latency), then twice, four times … as long; it is
+    never given up on: after the cap it is retried once per ``max_backoff``; a server's
+    Retry-After moves the next try later, up to it.
     """
     jitter = JITTER_FRACTION * spread(feed_id)
     if consecutive_failures > 0:
-        delay = min(interval * (1 << min(consecutive_failures, 20)), max_backoff)
-        delay = max(delay, min(interval, max_backoff))
+        delay = min(interval * (1 << min(consecutive_failures - 1, 20)), max_backoff)
         if retry_after is not None:
             delay = max(delay, min(retry_after, max_backoff))
         return now + delay + delay * jitter
