@@ -33,6 +33,21 @@ def _short(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ShownHealth:
+    """A feed's state and its times as the desk shows them (the CLI's words are English)."""
+
+    state: str
+    """ok, failing, stale, gone, new or disabled."""
+    since: str
+    failures: int
+    last_new_entry: str | None
+    stale_hours: str
+    last_error: str | None
+    moved_to: str | None
+    push_until: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class FeedHealth:
     """One feed's line of ``rightswatch feeds``, also shown by the desk's feed page."""
 
@@ -45,6 +60,8 @@ class FeedHealth:
     """The last error in full (or where the feed moved), else "-"."""
     push: str
     """"active until …" while the feed's WebSub hub pushes it, else ""."""
+    shown: ShownHealth
+    """The same facts as values, for the desk to word in the reader's language."""
 
     def cells(self) -> tuple[str, ...]:
         status = f"{self.status}, push: {self.push}" if self.push else self.status
@@ -61,9 +78,8 @@ def feed_health(
     for feed in list_feeds(session, include_inactive=include_inactive):
         state = feed_state(feed)
         policy = policies.get(feed.id, PollPolicy())
-        status = (
-            describe(assess(state, now, policy.stale_after), state) if feed.active else "disabled"
-        )
+        health = assess(state, now, policy.stale_after)
+        status = describe(health, state) if feed.active else "disabled"
         note = feed.last_error or (
             f"moved permanently to {feed.redirected_url}" if feed.redirected_url else "-"
         )
@@ -77,6 +93,16 @@ def feed_health(
                 str(feed.entry_count),
                 note,
                 push,
+                ShownHealth(
+                    health.status if feed.active else "disabled",
+                    _time(health.since),
+                    state.consecutive_failures,
+                    _time(state.last_new_entry_at) if state.last_new_entry_at else None,
+                    f"{health.stale_after.total_seconds() / 3600:g}",
+                    feed.last_error,
+                    feed.redirected_url,
+                    _time(push_until[feed.id]) if feed.id in push_until else None,
+                ),
             )
         )
     return rows
