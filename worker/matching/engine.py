@@ -28,12 +28,21 @@ from worker.core.types import FIELD_NAMES, Document, Hit, MatchKind, WatchlistSp
 from .endings import given_name_core
 from .folding import FoldedText
 from .given_names import GIVEN_NAMES
-from .names import CompiledPerson, NameForm, compile_person, spelling_keys
+from .names import (
+    CompiledPerson,
+    GivenPart,
+    NameForm,
+    SurnamePart,
+    compile_person,
+    spelling_keys,
+)
 from .people import (
     NAME_GAPS,
     SCORES,
+    GivenEnds,
     Mention,
     SurnameGroup,
+    given_ends,
     names_someone_else,
     surname_mention,
     without_overlaps,
@@ -616,8 +625,14 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
             patterns.setdefault(term.pattern, []).append(term_ids[term])
         return term_ids[term]
 
-    def add_form(form: NameForm) -> None:
-        last = form.surname[-1]
+    # Forms share their parts (see `names`): the groups of a last surname word and
+    # the given-name cores of given names are worked out once per distinct part,
+    # keyed by identity (the parts stay alive in the forms).
+    targets: dict[int, tuple[SurnamePart, tuple[tuple[SurnameGroup, bool], ...]]] = {}
+    ends: dict[int, tuple[tuple[GivenPart, ...], GivenEnds]] = {}
+
+    def groups_of(last: SurnamePart) -> tuple[tuple[SurnameGroup, bool], ...]:
+        found: list[tuple[SurnameGroup, bool]] = []
         first = last.stems[0]
         for stem, stem_class in last.stems:
             if stem in last.variants:
@@ -629,8 +644,21 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
                 group = groups[key] = SurnameGroup(stem, stem_class)
                 for searched in (stem, *sorted(variants)):
                     patterns.setdefault(" " + searched, []).append(group)
-            group.add(form, transcribed=stem in last.transcribed)
-        given_cores.update(core for part in form.given for core in part.cores)
+            found.append((group, stem in last.transcribed))
+        return tuple(found)
+
+    def add_form(form: NameForm) -> None:
+        last = form.surname[-1]
+        known = targets.get(id(last))
+        if known is None:
+            known = targets[id(last)] = (last, groups_of(last))
+        given = form.given
+        cores = ends.get(id(given))
+        if cores is None:
+            cores = ends[id(given)] = (given, given_ends(given))
+            given_cores.update(core for part in given for core in part.cores)
+        for group, transcribed in known[1]:
+            group.add(form, cores[1], transcribed=transcribed)
 
     lists: list[_CompiledList] = []
     for index, spec in enumerate(watchlists):

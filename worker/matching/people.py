@@ -108,7 +108,8 @@ class SurnameGroup:
         """Forms that have this stem only by a transcription reading of the surname
         (None while there are none: most groups have none)."""
 
-    def add(self, form: NameForm, *, transcribed: bool = False) -> None:
+    def add(self, form: NameForm, ends: GivenEnds, *, transcribed: bool = False) -> None:
+        """Index a form; `ends` is `given_ends(form.given)`, worked out once per given names."""
         self.forms.append(form)
         if transcribed:
             if self.transcribed is None:
@@ -118,14 +119,14 @@ class SurnameGroup:
             self.alone.append(form)
         if len(form.surname) > 1:
             self.compound.append(form)
-        elif not form.given:
-            self.standalone.append(form)
+        elif form.given:
+            before, after = self.before, self.after
+            for core in ends[0]:
+                before[core] = (*before.get(core, ()), form)
+            for core in ends[1]:
+                after[core] = (*after.get(core, ()), form)
         else:
-            last_cores = {core for given in given_sequences(form) for core in given[-1].cores}
-            for core in last_cores:
-                self.before[core] = (*self.before.get(core, ()), form)
-            for core in set(form.given[0].cores):
-                self.after[core] = (*self.after.get(core, ()), form)
+            self.standalone.append(form)
 
     def _transcribed(self, form: NameForm) -> bool:
         return self.transcribed is not None and form in self.transcribed
@@ -219,6 +220,21 @@ class SurnameGroup:
                         Mention(form, field, anchor, after, anchor, "initial", trailing_dot=True)
                     )
         return found
+
+
+GivenEnds = tuple[tuple[str, ...], tuple[str, ...]]
+"""Given-name cores that may stand just before a surname, and just after it."""
+
+
+def given_ends(given: tuple[GivenPart, ...]) -> GivenEnds:
+    """The cores of the last given name (of all of them, or of the first alone, see
+    `given_sequences`) and those of the first; both empty for a one-word name."""
+    if not given:
+        return (), ()
+    first = given[0].cores
+    if len(given) == 1:
+        return first, first
+    return tuple(dict.fromkeys((*given[-1].cores, *first))), first
 
 
 def given_sequences(form: NameForm) -> tuple[tuple[GivenPart, ...], ...]:
