@@ -24,6 +24,7 @@ from .readings import (
     BULGARIAN_U_RULE,
     cyrillic_readings,
     has_cyrillic,
+    has_hard_sign,
     is_latin,
     latin_readings,
     looks_stripped,
@@ -93,9 +94,13 @@ def readings(word: str, guess: Guess = GUESS_NONE) -> tuple[Reading, ...]:
     """
     keys = TOKEN_KEYS
     primary = keys[word]
-    found = {primary: Reading(word, primary, "as configured")}
+    configured = Reading(word, primary, "as configured")
+    alternate = _ANY_ALTERNATE.search(word) is not None
+    if not alternate and guess == GUESS_NONE and (word.isascii() or not has_hard_sign(word)):
+        return (configured,)  # most words: no rule gives them another reading
+    found = {primary: configured}
     spellings = {word}
-    if _ANY_ALTERNATE.search(word):
+    if alternate:
         for pattern, replacement in _SPELLING_ALTERNATES:
             spellings |= {pattern.sub(replacement, spelling) for spelling in spellings}
     if len(spellings) > 1:
