@@ -367,9 +367,10 @@ def person_exclusion(phrase: str, forms: list[NameForm]) -> PersonExclusion | No
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class CompiledPerson:
-    """A watched person ready for matching."""
+    """A watched person ready for matching (never changed once built; not frozen, as
+    `NameForm` is not, because one is built per configured person)."""
 
     spec: PersonSpec
     forms: tuple[NameForm, ...]
@@ -380,15 +381,18 @@ class CompiledPerson:
 
 def compile_person(list_index: int, index: int, spec: PersonSpec) -> CompiledPerson:
     """Fold a configured person; raises ValueError if its name has no words."""
-    guess = person_guess((spec.name, *spec.aliases))
+    aliases = spec.aliases
+    guess = person_guess((spec.name, *aliases))
     canonical = name_form(list_index, index, spec, spec.name, is_alias=False, guess=guess)
     if canonical is None:
         raise ValueError(f"person {spec.id!r}: name {spec.name!r} has no words to match")
-    aliases = (
-        name_form(list_index, index, spec, alias, is_alias=True, guess=guess)
-        for alias in spec.aliases
-    )
-    forms = [canonical, *(form for form in aliases if form is not None)]
+    forms = [canonical]
+    for alias in aliases:
+        form = name_form(list_index, index, spec, alias, is_alias=True, guess=guess)
+        if form is not None:
+            forms.append(form)
+    if not spec.exclude:
+        return CompiledPerson(spec, tuple(forms), (), ())
     exclusions: list[PersonExclusion] = []
     entry_exclusions: list[str] = []
     for phrase in spec.exclude:
@@ -397,9 +401,4 @@ def compile_person(list_index: int, index: int, spec: PersonSpec) -> CompiledPer
             exclusions.append(exclusion)
         elif tokens_of(phrase):
             entry_exclusions.append(phrase)
-    return CompiledPerson(
-        spec=spec,
-        forms=tuple(forms),
-        exclusions=tuple(exclusions),
-        entry_exclusions=tuple(entry_exclusions),
-    )
+    return CompiledPerson(spec, tuple(forms), tuple(exclusions), tuple(entry_exclusions))
