@@ -13,7 +13,6 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
 from typing import Final, NamedTuple
 
 from worker.core.types import PersonSpec
@@ -66,6 +65,10 @@ GUESS_LATIN: Final = 1
 """Latin spellings only: Bulgarian ъ and transcription readings too."""
 GUESS_STRIPPED: Final = 2
 """Latin spellings that look scholarly without diacritics: every s, z, c, u read both ways."""
+
+
+Surface = tuple[str, ...]
+"""Configured words, case-folded, to tell an exact mention from a variant."""
 
 
 class Reading(NamedTuple):
@@ -206,7 +209,7 @@ class NameForm:
     """Empty for a one-word name, which then matches on its own."""
     surname: tuple[SurnamePart, ...]
     is_alias: bool
-    surface: tuple[str, ...]
+    surface: Surface
     """The configured words, case-folded, to tell an exact mention from a variant."""
     surname_alone: bool
     """The person's match_surname_alone: a bare surname counts even without the full name."""
@@ -253,36 +256,27 @@ def _given_part(token: str, guess: Guess) -> GivenPart:
     return GivenPart(keys=keys, cores=cores, initials=frozenset(initials - {""}), native=native)
 
 
+def _surface(tokens: list[str]) -> tuple[str, ...]:
+    """Configured tokens, case-folded and interned: the same words recur across
+    thousands of people."""
+    return tuple(sys.intern(token.casefold()) for token in tokens)
+
+
 @lru_cache(maxsize=100_000)
-def _given_parts(words: tuple[str, ...], guess: Guess) -> tuple[GivenPart, ...]:
-    """Shared across people: the same given names recur thousands of times.
+def _given_parts(words: tuple[str, ...], guess: Guess) -> tuple[tuple[GivenPart, ...], Surface]:
+    """The parts of given-name words, and their surface; shared across people: the
+    same given names recur thousands of times.
 
     Keyed by the configured words, so that a repeated name is not even tokenised again.
     """
-    return tuple(_given_part(token, guess) for word in words for token in tokens_of(word))
+    tokens = [token for word in words for token in tokens_of(word)]
+    return tuple(_given_part(token, guess) for token in tokens), _surface(tokens)
 
 
 @lru_cache(maxsize=100_000)
-def _surname_parts(words: tuple[str, ...], guess: Guess) -> tuple[SurnamePart, ...]:
-    return tuple(_surname_part(token, guess) for word in words for token in tokens_of(word))
-
-
-class _SurfaceCache(dict[str, tuple[str, ...]]):
-    """Configured word → its tokens, case-folded and interned: the same words recur
-    across thousands of people. Tokens never span white space, so a name's are its
-    words' in order. Bounded like `TOKEN_KEYS`; past the limit, misses are not kept."""
-
-    __slots__ = ()
-
-    def __missing__(self, word: str) -> tuple[str, ...]:
-        surface = tuple(sys.intern(token.casefold()) for token in tokens_of(word))
-        if len(self) < _SURFACE_LIMIT:
-            self[word] = surface
-        return surface
-
-
-_SURFACE_LIMIT: Final = 1_000_000
-_SURFACES: Final = _SurfaceCache()
+def _surname_parts(words: tuple[str, ...], guess: Guess) -> tuple[tuple[SurnamePart, ...], Surface]:
+    tokens = [token for word in words for token in tokens_of(word)]
+    return tuple(_surname_part(token, guess) for token in tokens), _surface(tokens)
 
 
 def split_name(name: str) -> tuple[list[str], list[str]]:
@@ -317,11 +311,17 @@ def name_form(
     """The folded form of one configured spelling, or None if it has no words."""
     words = name.split()
     given_words, surname_words = _split_words(name, words)
-    given = _given_parts(tuple(given_words), guess)
-    surname = _surname_parts(tuple(surname_words), guess)
+    given, given_surface = _given_parts(tuple(given_words), guess)
+    surname, surname_surface = _surname_parts(tuple(surname_words), guess)
     if not surname:
         return None
-    surface = tuple(chain.from_iterable(map(_SURFACES.__getitem__, words)))
+    # Tokens never span white space, so the surface of the name is that of its words.
+    if "," in name:  # Surname, Given
+        surface = surname_surface + given_surface
+    elif len(given_words) + len(surname_words) == len(words):
+        surface = given_surface + surname_surface
+    else:  # a dropped patronymic
+        surface = _surface(tokens_of(name))
     return NameForm(list_index, person, given, surname, is_alias, surface, spec.match_surname_alone)
 
 
