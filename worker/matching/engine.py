@@ -647,18 +647,19 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
             found.append((group, stem in last.transcribed))
         return tuple(found)
 
-    def add_form(form: NameForm) -> None:
-        last = form.surname[-1]
-        known = targets.get(id(last))
-        if known is None:
-            known = targets[id(last)] = (last, groups_of(last))
-        given = form.given
-        cores = ends.get(id(given))
-        if cores is None:
-            cores = ends[id(given)] = (given, given_ends(given))
-            given_cores.update(core for part in given for core in part.cores)
-        for group, transcribed in known[1]:
-            group.add(form, cores[1], transcribed=transcribed)
+    def add_forms(forms: Sequence[NameForm]) -> None:
+        for form in forms:
+            last = form.surname[-1]
+            known = targets.get(id(last))
+            if known is None:
+                known = targets[id(last)] = (last, groups_of(last))
+            given = form.given
+            cores = ends.get(id(given))
+            if cores is None:
+                cores = ends[id(given)] = (given, given_ends(given))
+                given_cores.update(core for part in given for core in part.cores)
+            for group, transcribed in known[1]:
+                group.add(form, cores[1], transcribed)
 
     lists: list[_CompiledList] = []
     for index, spec in enumerate(watchlists):
@@ -671,8 +672,7 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
             raise ConfigError([problem]) from error
         lists.append(compiled)
         for person in compiled.people:
-            for form in person.forms:
-                add_form(form)
+            add_forms(person.forms)
         for term, keyword in compiled.keywords:
             keyword_users.setdefault(term, []).append((index, keyword))
     automaton = (

@@ -21,8 +21,8 @@ from .endings import StemClass, given_name_core, is_patronymic, matches_given_na
 from .folding import TOKEN_KEYS, FoldedText, tokens_of
 from .readings import (
     BULGARIAN_U_RULE,
+    CYRILLIC_LETTER,
     cyrillic_readings,
-    has_cyrillic,
     has_hard_sign,
     is_latin,
     latin_readings,
@@ -141,7 +141,7 @@ def spelling_keys(word: str) -> tuple[str, ...]:
 
 def person_guess(spellings: tuple[str, ...]) -> Guess:
     """Guessed readings only for a person configured without any Cyrillic spelling."""
-    if not all(map(str.isascii, spellings)) and any(map(has_cyrillic, spellings)):
+    if not all(map(str.isascii, spellings)) and any(map(CYRILLIC_LETTER.search, spellings)):
         return GUESS_NONE
     return GUESS_STRIPPED if looks_stripped(spellings) else GUESS_LATIN
 
@@ -218,10 +218,12 @@ class NameForm:
 @lru_cache(maxsize=100_000)
 def _surname_part(token: str, guess: Guess) -> SurnamePart:
     found = readings(token, guess)
+    if len(found) == 1:  # most words
+        return SurnamePart((split_stem(found[0].key, token),))
     stems = [split_stem(reading.key, token) for reading in found]
     unique = tuple(dict.fromkeys(stems))
     if len(unique) == 1:
-        return SurnamePart(stems=unique)
+        return SurnamePart(unique)
     native: set[str] = set()
     by_u: set[str] = set()
     for (stem, _), reading in zip(stems, found, strict=True):

@@ -108,7 +108,7 @@ class SurnameGroup:
         """Forms that have this stem only by a transcription reading of the surname
         (None while there are none: most groups have none)."""
 
-    def add(self, form: NameForm, ends: GivenEnds, *, transcribed: bool = False) -> None:
+    def add(self, form: NameForm, ends: GivenEnds, transcribed: bool) -> None:
         """Index a form; `ends` is `given_ends(form.given)`, worked out once per given names."""
         self.forms.append(form)
         if transcribed:

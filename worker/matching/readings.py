@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from itertools import product
 from typing import Final
 
-_CYRILLIC_LETTER: Final = re.compile(r"[\u0400-\u04ff]")
+CYRILLIC_LETTER: Final = re.compile(r"[\u0400-\u04ff]")
 _LATIN_LETTER: Final = re.compile(r"[a-zA-Z\u00c0-\u024f]")
 
 HARD_SIGN_VOWEL: Final = re.compile(r"ъ(?![еёюя])")
@@ -75,7 +75,7 @@ or German one, so it is not transcribed as one."""
 
 
 def has_cyrillic(text: str) -> bool:
-    return _CYRILLIC_LETTER.search(text) is not None
+    return CYRILLIC_LETTER.search(text) is not None
 
 
 def is_latin(word: str) -> bool:
