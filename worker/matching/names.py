@@ -141,8 +141,9 @@ def spelling_keys(word: str) -> tuple[str, ...]:
 
 def person_guess(spellings: tuple[str, ...]) -> Guess:
     """Guessed readings only for a person configured without any Cyrillic spelling."""
-    if not all(map(str.isascii, spellings)) and any(map(CYRILLIC_LETTER.search, spellings)):
-        return GUESS_NONE
+    for spelling in spellings:
+        if not spelling.isascii() and CYRILLIC_LETTER.search(spelling):
+            return GUESS_NONE
     return GUESS_STRIPPED if looks_stripped(spellings) else GUESS_LATIN
 
 
