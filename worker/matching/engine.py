@@ -30,9 +30,7 @@ from .folding import FoldedText
 from .given_names import GIVEN_NAMES
 from .names import (
     CompiledPerson,
-    GivenPart,
     NameForm,
-    SurnamePart,
     compile_person,
     spelling_keys,
 )
@@ -625,41 +623,31 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
             patterns.setdefault(term.pattern, []).append(term_ids[term])
         return term_ids[term]
 
-    # Forms share their parts (see `names`): the groups of a last surname word and
-    # the given-name cores of given names are worked out once per distinct part,
-    # keyed by identity (the parts stay alive in the forms).
-    targets: dict[int, tuple[SurnamePart, tuple[tuple[SurnameGroup, bool], ...]]] = {}
-    ends: dict[int, tuple[tuple[GivenPart, ...], GivenEnds]] = {}
-
-    def groups_of(last: SurnamePart) -> tuple[tuple[SurnameGroup, bool], ...]:
-        found: list[tuple[SurnameGroup, bool]] = []
-        first = last.stems[0]
-        for stem, stem_class in last.stems:
-            if stem in last.variants:
-                continue
-            variants = last.variants if (stem, stem_class) == first else frozenset()
-            key = (stem, stem_class.name, variants)
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = SurnameGroup(stem, stem_class)
-                for searched in (stem, *sorted(variants)):
-                    patterns.setdefault(" " + searched, []).append(group)
-            found.append((group, stem in last.transcribed))
-        return tuple(found)
+    # The given-name cores of given names are worked out once per distinct given
+    # names (shared by the forms, see `names`; they stay alive in them, so their
+    # identity is a key): a few hundred for 100,000 people.
+    ends: dict[int, GivenEnds] = {}
 
     def add_forms(forms: Sequence[NameForm]) -> None:
         for form in forms:
-            last = form.surname[-1]
-            known = targets.get(id(last))
-            if known is None:
-                known = targets[id(last)] = (last, groups_of(last))
             given = form.given
             cores = ends.get(id(given))
             if cores is None:
-                cores = ends[id(given)] = (given, given_ends(given))
+                cores = ends[id(given)] = given_ends(given)
                 given_cores.update(core for part in given for core in part.cores)
-            for group, transcribed in known[1]:
-                group.add(form, cores[1], transcribed)
+            last = form.surname[-1]
+            first = last.stems[0]
+            for stem, stem_class in last.stems:
+                if stem in last.variants:
+                    continue
+                variants = last.variants if (stem, stem_class) == first else frozenset()
+                key = (stem, stem_class.name, variants)
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = SurnameGroup(stem, stem_class)
+                    for searched in (stem, *sorted(variants)):
+                        patterns.setdefault(" " + searched, []).append(group)
+                group.add(form, cores, stem in last.transcribed)
 
     lists: list[_CompiledList] = []
     for index, spec in enumerate(watchlists):

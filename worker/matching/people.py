@@ -94,11 +94,13 @@ class SurnameGroup:
         self.endings = stem_class.endings
         self.oblique = stem_class.oblique
         self.forms: list[NameForm] = []
-        self.alone: list[NameForm] = []
+        # The next three are the shared empty tuple until a form needs them: most
+        # groups never do, and 30,000 groups' empty lists would weigh 5 MB.
+        self.alone: Sequence[NameForm] = ()
         """Forms whose bare surname counts on its own (match_surname_alone)."""
-        self.standalone: list[NameForm] = []
+        self.standalone: Sequence[NameForm] = ()
         """One-word names, complete on their own."""
-        self.compound: list[NameForm] = []
+        self.compound: Sequence[NameForm] = ()
         """Forms whose surname has several words; checked one by one."""
         self.before: _GivenIndex = {}
         """Given-name core of the word that would stand just before the surname."""
@@ -116,9 +118,9 @@ class SurnameGroup:
                 self.transcribed = set()
             self.transcribed.add(form)
         if form.surname_alone:
-            self.alone.append(form)
+            self.alone = _appended(self.alone, form)
         if len(form.surname) > 1:
-            self.compound.append(form)
+            self.compound = _appended(self.compound, form)
         elif form.given:
             before, after = self.before, self.after
             for core in ends[0]:
@@ -126,7 +128,7 @@ class SurnameGroup:
             for core in ends[1]:
                 after[core] = (*after.get(core, ()), form)
         else:
-            self.standalone.append(form)
+            self.standalone = _appended(self.standalone, form)
 
     def _transcribed(self, form: NameForm) -> bool:
         return self.transcribed is not None and form in self.transcribed
@@ -220,6 +222,14 @@ class SurnameGroup:
                         Mention(form, field, anchor, after, anchor, "initial", trailing_dot=True)
                     )
         return found
+
+
+def _appended(forms: Sequence[NameForm], form: NameForm) -> list[NameForm]:
+    """`forms` with `form` added: the list itself, or a new one for the empty tuple."""
+    if isinstance(forms, list):
+        forms.append(form)
+        return forms
+    return [form]
 
 
 GivenEnds = tuple[tuple[str, ...], tuple[str, ...]]
