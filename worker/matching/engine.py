@@ -28,12 +28,19 @@ from worker.core.types import FIELD_NAMES, Document, Hit, MatchKind, WatchlistSp
 from .endings import given_name_core
 from .folding import FoldedText
 from .given_names import GIVEN_NAMES
-from .names import CompiledPerson, NameForm, compile_person, spelling_keys
+from .names import (
+    CompiledPerson,
+    NameForm,
+    compile_person,
+    spelling_keys,
+)
 from .people import (
     NAME_GAPS,
     SCORES,
+    GivenEnds,
     Mention,
     SurnameGroup,
+    given_ends,
     names_someone_else,
     surname_mention,
     without_overlaps,
@@ -616,21 +623,31 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
             patterns.setdefault(term.pattern, []).append(term_ids[term])
         return term_ids[term]
 
-    def add_form(form: NameForm) -> None:
-        last = form.surname[-1]
-        first = last.stems[0]
-        for stem, stem_class in last.stems:
-            if stem in last.variants:
-                continue
-            variants = last.variants if (stem, stem_class) == first else frozenset()
-            key = (stem, stem_class.name, variants)
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = SurnameGroup(stem, stem_class)
-                for searched in (stem, *sorted(variants)):
-                    patterns.setdefault(" " + searched, []).append(group)
-            group.add(form, transcribed=stem in last.transcribed)
-        given_cores.update(core for part in form.given for core in part.cores)
+    # The given-name cores of given names are worked out once per distinct given
+    # names (shared by the forms, see `names`; they stay alive in them, so their
+    # identity is a key): a few hundred for 100,000 people.
+    ends: dict[int, GivenEnds] = {}
+
+    def add_forms(forms: Sequence[NameForm]) -> None:
+        for form in forms:
+            given = form.given
+            cores = ends.get(id(given))
+            if cores is None:
+                cores = ends[id(given)] = given_ends(given)
+                given_cores.update(core for part in given for core in part.cores)
+            last = form.surname[-1]
+            first = last.stems[0]
+            for stem, stem_class in last.stems:
+                if stem in last.variants:
+                    continue
+                variants = last.variants if (stem, stem_class) == first else frozenset()
+                key = (stem, stem_class.name, variants)
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = SurnameGroup(stem, stem_class)
+                    for searched in (stem, *sorted(variants)):
+                        patterns.setdefault(" " + searched, []).append(group)
+                group.add(form, cores, stem in last.transcribed)
 
     lists: list[_CompiledList] = []
     for index, spec in enumerate(watchlists):
@@ -643,8 +660,7 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
             raise ConfigError([problem]) from error
         lists.append(compiled)
         for person in compiled.people:
-            for form in person.forms:
-                add_form(form)
+            add_forms(person.forms)
         for term, keyword in compiled.keywords:
             keyword_users.setdefault(term, []).append((index, keyword))
     automaton = (

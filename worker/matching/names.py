@@ -21,8 +21,9 @@ from .endings import StemClass, given_name_core, is_patronymic, matches_given_na
 from .folding import TOKEN_KEYS, FoldedText, tokens_of
 from .readings import (
     BULGARIAN_U_RULE,
+    CYRILLIC_LETTER,
     cyrillic_readings,
-    has_cyrillic,
+    has_hard_sign,
     is_latin,
     latin_readings,
     looks_stripped,
@@ -66,6 +67,10 @@ GUESS_STRIPPED: Final = 2
 """Latin spellings that look scholarly without diacritics: every s, z, c, u read both ways."""
 
 
+Surface = tuple[str, ...]
+"""Configured words, case-folded, to tell an exact mention from a variant."""
+
+
 class Reading(NamedTuple):
     """One way a configured word may be written in text, and the rule that says so."""
 
@@ -92,9 +97,13 @@ def readings(word: str, guess: Guess = GUESS_NONE) -> tuple[Reading, ...]:
     """
     keys = TOKEN_KEYS
     primary = keys[word]
-    found = {primary: Reading(word, primary, "as configured")}
+    configured = Reading(word, primary, "as configured")
+    alternate = _ANY_ALTERNATE.search(word) is not None
+    if not alternate and guess == GUESS_NONE and (word.isascii() or not has_hard_sign(word)):
+        return (configured,)  # most words: no rule gives them another reading
+    found = {primary: configured}
     spellings = {word}
-    if _ANY_ALTERNATE.search(word):
+    if alternate:
         for pattern, replacement in _SPELLING_ALTERNATES:
             spellings |= {pattern.sub(replacement, spelling) for spelling in spellings}
     if len(spellings) > 1:
@@ -132,8 +141,9 @@ def spelling_keys(word: str) -> tuple[str, ...]:
 
 def person_guess(spellings: tuple[str, ...]) -> Guess:
     """Guessed readings only for a person configured without any Cyrillic spelling."""
-    if not all(map(str.isascii, spellings)) and any(map(has_cyrillic, spellings)):
-        return GUESS_NONE
+    for spelling in spellings:
+        if not spelling.isascii() and CYRILLIC_LETTER.search(spelling):
+            return GUESS_NONE
     return GUESS_STRIPPED if looks_stripped(spellings) else GUESS_LATIN
 
 
@@ -184,9 +194,14 @@ class GivenPart:
         return token_key in self.initials
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class NameForm:
-    """One spelling of the name of one person of one watch list (compared by identity)."""
+    """One spelling of the name of one person of one watch list (compared by identity).
+
+    Never changed once built, but not frozen: a frozen dataclass sets each field
+    through object.__setattr__, which makes building one five times dearer, and a
+    compile builds one per configured spelling (180,000 for 100,000 names).
+    """
 
     list_index: int
     person: int
@@ -195,7 +210,7 @@ class NameForm:
     """Empty for a one-word name, which then matches on its own."""
     surname: tuple[SurnamePart, ...]
     is_alias: bool
-    surface: tuple[str, ...]
+    surface: Surface
     """The configured words, case-folded, to tell an exact mention from a variant."""
     surname_alone: bool
     """The person's match_surname_alone: a bare surname counts even without the full name."""
@@ -204,10 +219,12 @@ class NameForm:
 @lru_cache(maxsize=100_000)
 def _surname_part(token: str, guess: Guess) -> SurnamePart:
     found = readings(token, guess)
+    if len(found) == 1:  # most words
+        return SurnamePart((split_stem(found[0].key, token),))
     stems = [split_stem(reading.key, token) for reading in found]
     unique = tuple(dict.fromkeys(stems))
     if len(unique) == 1:
-        return SurnamePart(stems=unique)
+        return SurnamePart(unique)
     native: set[str] = set()
     by_u: set[str] = set()
     for (stem, _), reading in zip(stems, found, strict=True):
@@ -242,18 +259,27 @@ def _given_part(token: str, guess: Guess) -> GivenPart:
     return GivenPart(keys=keys, cores=cores, initials=frozenset(initials - {""}), native=native)
 
 
+def _surface(tokens: list[str]) -> tuple[str, ...]:
+    """Configured tokens, case-folded and interned: the same words recur across
+    thousands of people."""
+    return tuple(sys.intern(token.casefold()) for token in tokens)
+
+
 @lru_cache(maxsize=100_000)
-def _given_parts(words: tuple[str, ...], guess: Guess) -> tuple[GivenPart, ...]:
-    """Shared across people: the same given names recur thousands of times.
+def _given_parts(words: tuple[str, ...], guess: Guess) -> tuple[tuple[GivenPart, ...], Surface]:
+    """The parts of given-name words, and their surface; shared across people: the
+    same given names recur thousands of times.
 
     Keyed by the configured words, so that a repeated name is not even tokenised again.
     """
-    return tuple(_given_part(token, guess) for word in words for token in tokens_of(word))
+    tokens = [token for word in words for token in tokens_of(word)]
+    return tuple(_given_part(token, guess) for token in tokens), _surface(tokens)
 
 
 @lru_cache(maxsize=100_000)
-def _surname_parts(words: tuple[str, ...], guess: Guess) -> tuple[SurnamePart, ...]:
-    return tuple(_surname_part(token, guess) for word in words for token in tokens_of(word))
+def _surname_parts(words: tuple[str, ...], guess: Guess) -> tuple[tuple[SurnamePart, ...], Surface]:
+    tokens = [token for word in words for token in tokens_of(word)]
+    return tuple(_surname_part(token, guess) for token in tokens), _surface(tokens)
 
 
 def split_name(name: str) -> tuple[list[str], list[str]]:
@@ -263,10 +289,14 @@ def split_name(name: str) -> tuple[list[str], list[str]]:
     "Surname Given Patronymic" (the Russian official order) when the last of
     three or more words is a patronymic, which is then dropped.
     """
+    return _split_words(name, name.split())
+
+
+def _split_words(name: str, words: list[str]) -> tuple[list[str], list[str]]:
+    """`split_name`, given the name's words."""
     if "," in name:
         surname, _, given = name.partition(",")
         return given.split(), surname.split()
-    words = name.split()
     if len(words) >= 3 and is_patronymic(TOKEN_KEYS[words[-1]]):
         return words[1:-1], words[:1]
     return words[:-1], words[-1:]
@@ -282,22 +312,20 @@ def name_form(
     guess: Guess = GUESS_NONE,
 ) -> NameForm | None:
     """The folded form of one configured spelling, or None if it has no words."""
-    given_words, surname_words = split_name(name)
-    given = _given_parts(tuple(given_words), guess)
-    surname = _surname_parts(tuple(surname_words), guess)
+    words = name.split()
+    given_words, surname_words = _split_words(name, words)
+    given, given_surface = _given_parts(tuple(given_words), guess)
+    surname, surname_surface = _surname_parts(tuple(surname_words), guess)
     if not surname:
         return None
-    # Interned: the same words recur across thousands of people.
-    surface = tuple(sys.intern(token.casefold()) for token in tokens_of(name))
-    return NameForm(
-        list_index=list_index,
-        person=person,
-        given=given,
-        surname=surname,
-        is_alias=is_alias,
-        surface=surface,
-        surname_alone=spec.match_surname_alone,
-    )
+    # Tokens never span white space, so the surface of the name is that of its words.
+    if "," in name:  # Surname, Given
+        surface = surname_surface + given_surface
+    elif len(given_words) + len(surname_words) == len(words):
+        surface = given_surface + surname_surface
+    else:  # a dropped patronymic
+        surface = _surface(tokens_of(name))
+    return NameForm(list_index, person, given, surname, is_alias, surface, spec.match_surname_alone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,9 +370,10 @@ def person_exclusion(phrase: str, forms: list[NameForm]) -> PersonExclusion | No
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class CompiledPerson:
-    """A watched person ready for matching."""
+    """A watched person ready for matching (never changed once built; not frozen, as
+    `NameForm` is not, because one is built per configured person)."""
 
     spec: PersonSpec
     forms: tuple[NameForm, ...]
@@ -355,15 +384,18 @@ class CompiledPerson:
 
 def compile_person(list_index: int, index: int, spec: PersonSpec) -> CompiledPerson:
     """Fold a configured person; raises ValueError if its name has no words."""
-    guess = person_guess((spec.name, *spec.aliases))
+    aliases = spec.aliases
+    guess = person_guess((spec.name, *aliases))
     canonical = name_form(list_index, index, spec, spec.name, is_alias=False, guess=guess)
     if canonical is None:
         raise ValueError(f"person {spec.id!r}: name {spec.name!r} has no words to match")
-    aliases = (
-        name_form(list_index, index, spec, alias, is_alias=True, guess=guess)
-        for alias in spec.aliases
-    )
-    forms = [canonical, *(form for form in aliases if form is not None)]
+    forms = [canonical]
+    for alias in aliases:
+        form = name_form(list_index, index, spec, alias, is_alias=True, guess=guess)
+        if form is not None:
+            forms.append(form)
+    if not spec.exclude:
+        return CompiledPerson(spec, tuple(forms), (), ())
     exclusions: list[PersonExclusion] = []
     entry_exclusions: list[str] = []
     for phrase in spec.exclude:
@@ -372,9 +404,4 @@ def compile_person(list_index: int, index: int, spec: PersonSpec) -> CompiledPer
             exclusions.append(exclusion)
         elif tokens_of(phrase):
             entry_exclusions.append(phrase)
-    return CompiledPerson(
-        spec=spec,
-        forms=tuple(forms),
-        exclusions=tuple(exclusions),
-        entry_exclusions=tuple(entry_exclusions),
-    )
+    return CompiledPerson(spec, tuple(forms), tuple(exclusions), tuple(entry_exclusions))

@@ -94,11 +94,13 @@ class SurnameGroup:
         self.endings = stem_class.endings
         self.oblique = stem_class.oblique
         self.forms: list[NameForm] = []
-        self.alone: list[NameForm] = []
+        # The next three are the shared empty tuple until a form needs them: most
+        # groups never do, and 30,000 groups' empty lists would weigh 5 MB.
+        self.alone: Sequence[NameForm] = ()
         """Forms whose bare surname counts on its own (match_surname_alone)."""
-        self.standalone: list[NameForm] = []
+        self.standalone: Sequence[NameForm] = ()
         """One-word names, complete on their own."""
-        self.compound: list[NameForm] = []
+        self.compound: Sequence[NameForm] = ()
         """Forms whose surname has several words; checked one by one."""
         self.before: _GivenIndex = {}
         """Given-name core of the word that would stand just before the surname."""
@@ -108,24 +110,25 @@ class SurnameGroup:
         """Forms that have this stem only by a transcription reading of the surname
         (None while there are none: most groups have none)."""
 
-    def add(self, form: NameForm, *, transcribed: bool = False) -> None:
+    def add(self, form: NameForm, ends: GivenEnds, transcribed: bool) -> None:
+        """Index a form; `ends` is `given_ends(form.given)`, worked out once per given names."""
         self.forms.append(form)
         if transcribed:
             if self.transcribed is None:
                 self.transcribed = set()
             self.transcribed.add(form)
         if form.surname_alone:
-            self.alone.append(form)
+            self.alone = _appended(self.alone, form)
         if len(form.surname) > 1:
-            self.compound.append(form)
-        elif not form.given:
-            self.standalone.append(form)
+            self.compound = _appended(self.compound, form)
+        elif form.given:
+            before, after = self.before, self.after
+            for core in ends[0]:
+                before[core] = (*before.get(core, ()), form)
+            for core in ends[1]:
+                after[core] = (*after.get(core, ()), form)
         else:
-            last_cores = {core for given in given_sequences(form) for core in given[-1].cores}
-            for core in last_cores:
-                self.before[core] = (*self.before.get(core, ()), form)
-            for core in set(form.given[0].cores):
-                self.after[core] = (*self.after.get(core, ()), form)
+            self.standalone = _appended(self.standalone, form)
 
     def _transcribed(self, form: NameForm) -> bool:
         return self.transcribed is not None and form in self.transcribed
@@ -219,6 +222,29 @@ class SurnameGroup:
                         Mention(form, field, anchor, after, anchor, "initial", trailing_dot=True)
                     )
         return found
+
+
+def _appended(forms: Sequence[NameForm], form: NameForm) -> list[NameForm]:
+    """`forms` with `form` added: the list itself, or a new one for the empty tuple."""
+    if isinstance(forms, list):
+        forms.append(form)
+        return forms
+    return [form]
+
+
+GivenEnds = tuple[tuple[str, ...], tuple[str, ...]]
+"""Given-name cores that may stand just before a surname, and just after it."""
+
+
+def given_ends(given: tuple[GivenPart, ...]) -> GivenEnds:
+    """The cores of the last given name (of all of them, or of the first alone, see
+    `given_sequences`) and those of the first; both empty for a one-word name."""
+    if not given:
+        return (), ()
+    first = given[0].cores
+    if len(given) == 1:
+        return first, first
+    return tuple(dict.fromkeys((*given[-1].cores, *first))), first
 
 
 def given_sequences(form: NameForm) -> tuple[tuple[GivenPart, ...], ...]:

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from itertools import product
 from typing import Final
 
-_CYRILLIC_LETTER: Final = re.compile(r"[\u0400-\u04ff]")
+CYRILLIC_LETTER: Final = re.compile(r"[\u0400-\u04ff]")
 _LATIN_LETTER: Final = re.compile(r"[a-zA-Z\u00c0-\u024f]")
 
 HARD_SIGN_VOWEL: Final = re.compile(r"ъ(?![еёюя])")
@@ -75,7 +75,7 @@ or German one, so it is not transcribed as one."""
 
 
 def has_cyrillic(text: str) -> bool:
-    return _CYRILLIC_LETTER.search(text) is not None
+    return CYRILLIC_LETTER.search(text) is not None
 
 
 def is_latin(word: str) -> bool:
@@ -89,21 +89,28 @@ def looks_stripped(spellings: Iterable[str]) -> bool:
     return any(_STRIPPED_EVIDENCE.search(spelling.lower()) for spelling in spellings)
 
 
-def _choices(word: str, table: dict[str, tuple[str, ...]]) -> list[str]:
-    """Every way of rewriting the letters of `word` that `table` lists.
+def _position_rule(letter: str) -> str:
+    if letter == "u":
+        return r"(?<=[^aeiouy])u(?!h)"
+    return rf"{letter}(?![hk])" if letter == "c" else rf"{letter}(?!h)"
 
-    Letters before h (sh, ch, zh), a c before k and a u after a vowel are left alone.
-    """
-    if not any(letter in word for letter in table):
-        return []
-    positions = [
-        index
-        for index, letter in enumerate(word)
-        if letter in table
-        and not word.startswith("h", index + 1)
-        and not (letter == "u" and (index == 0 or word[index - 1] in "aeiouy"))
-        and not (letter == "c" and word.startswith("k", index + 1))
-    ]
+
+def _where(table: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    """Where `_choices` rewrites the letters of `table`: not before h (sh, ch, zh),
+    a c not before k, a u neither first nor after a vowel."""
+    return re.compile("|".join(map(_position_rule, table)))
+
+
+_STRIPPED_WHERE: Final = _where(_STRIPPED_CHOICES)
+_BULGARIAN_U_WHERE: Final = _where(_BULGARIAN_U)
+
+
+def _choices(
+    word: str, table: dict[str, tuple[str, ...]], rewritable: re.Pattern[str]
+) -> list[str]:
+    """Every way of rewriting the letters of `word` that `table` lists, where `rewritable`
+    finds them."""
+    positions = [match.start() for match in rewritable.finditer(word)]
     if not positions:
         return []
     options = [table[word[index]] for index in positions]
@@ -149,10 +156,13 @@ def latin_readings(word: str, *, stripped: bool) -> list[tuple[str, str]]:
     if stripped:
         found += [
             (spelling, "stripped diacritics (z=ž, s=š, c=ц/č, u=ю/ъ)")
-            for spelling in _choices(lowered, _STRIPPED_CHOICES)
+            for spelling in _choices(lowered, _STRIPPED_CHOICES, _STRIPPED_WHERE)
         ]
     else:
-        found += [(spelling, BULGARIAN_U_RULE) for spelling in _choices(lowered, _BULGARIAN_U)]
+        found += [
+            (spelling, BULGARIAN_U_RULE)
+            for spelling in _choices(lowered, _BULGARIAN_U, _BULGARIAN_U_WHERE)
+        ]
     dropped = _DROPPED_HARD_SIGN.sub(r"a\1", lowered)
     if dropped != lowered:
         found.append((dropped, "dropped Bulgarian ъ before a final n, l or r"))
@@ -160,6 +170,11 @@ def latin_readings(word: str, *, stripped: bool) -> list[tuple[str, str]]:
     if russian != lowered:
         found.append((russian, "final Bulgarian -ър/-ън/-ъл as Russian -р/-н/-л"))
     return found
+
+
+def has_hard_sign(word: str) -> bool:
+    """Whether a word has a ъ or Ъ, without which `cyrillic_readings` has none."""
+    return "ъ" in word or "Ъ" in word
 
 
 def cyrillic_readings(word: str) -> list[tuple[str, str]]:
