@@ -272,7 +272,7 @@ def _measure(
             memory = [_memory(pid) for pid in pids]
             results["startup"][children] = {
                 "first_alert": first_alert,
-                "cpu": sum(_cpu_seconds(pid) for pid in pids),
+                "cpu": [_cpu_seconds(pid) for pid in pids],
                 "rss": [m["rss"] for m in memory],
                 "pss": [m["pss"] for m in memory],
             }
@@ -337,14 +337,16 @@ def _report(args: argparse.Namespace, results: dict[str, Any]) -> None:
     start = "cold: the YAML parsed" if args.cold else "warm: the parsed YAML from its cache"
     print(f"start-up {start}; load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}\n")
     print(
-        "| `worker -c N` | first alert after start | CPU until then | RSS parent + children "
+        "| `worker -c N` | first alert after start | CPU until then (parent + children) "
+        "| RSS parent + children "
         "| PSS total |"
     )
     print("|---|---:|---:|---:|---:|")
     for children, s in results["startup"].items():
         rss = " + ".join(f"{v:.0f}" for v in s["rss"])
+        cpu = " + ".join(f"{v:.1f}" for v in s["cpu"])
         print(
-            f"| {children} | {s['first_alert']:.1f} s | {s['cpu']:.1f} s | {rss} MB "
+            f"| {children} | {s['first_alert']:.1f} s | {sum(s['cpu']):.1f} s ({cpu}) | {rss} MB "
             f"| {sum(s['pss']):.0f} MB |"
         )
     if args.startup_only:

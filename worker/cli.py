@@ -161,6 +161,8 @@ def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple
     from worker.runtime import Runtime
 
     tasks.configure(settings)
+    if settings.metrics_port is not None:
+        metrics.enable_multiprocess(settings.metrics_dir)  # before prometheus-client is imported
     tasks.compile_before_fork()  # a configuration that does not load stops the worker here
     runtime = Runtime(settings)
     try:
@@ -168,7 +170,6 @@ def worker(config_path: Path | None, concurrency: int | None, celery_args: tuple
     finally:
         runtime.close()
     if settings.metrics_port is not None:
-        metrics.enable_multiprocess(settings.metrics_dir)
         metrics.serve(settings, multiprocess=True)
     argv = ["worker", f"--loglevel={settings.log_level}"]
     if concurrency:

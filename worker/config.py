@@ -48,6 +48,7 @@ _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NOT_WORD = re.compile(r"[^\w]+")
 
 
 def parse_duration(value: object, *, allow_zero: bool = False) -> timedelta:
@@ -516,7 +517,12 @@ def person_id(person: PersonConfig) -> str:
 
 
 def _slug(name: str) -> str:
-    slug = re.sub(r"[^\w]+", "-", name.casefold()).strip("-")
+    """Runs twice per person on every load (validation, then the matcher's specs): words
+    of letters and digits only, the common case, are joined without a regex."""
+    folded = name.casefold()
+    words = folded.split()
+    plain = "".join(words).isalnum()
+    slug = "-".join(words) if plain else _NOT_WORD.sub("-", folded).strip("-")
     return slug or hashlib.sha256(name.encode()).hexdigest()[:12]
 
 

@@ -67,6 +67,19 @@ def compile_before_fork() -> None:
     with collector_paused(freeze=True):
         _runtime.matcher()
         redaction.install(settings, _runtime)
+        _prepare_what_children_share()
+
+
+def _prepare_what_children_share() -> None:
+    """Once in the parent, what each child would otherwise do on its first tasks: import
+    the modules loaded on first use and configure the ORM's mappers (0.05-0.2 s of CPU
+    per child, measured on a loaded machine). No connection is opened. prometheus-client
+    reads its multiprocess setting when first imported: the worker command sets it first."""
+    import httpcore  # noqa: F401  (imported by httpx when it makes its first transport)
+    import prometheus_client  # noqa: F401  (imported by worker.metrics on the first count)
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
 
 
 def runtime() -> Runtime:
