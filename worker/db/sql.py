@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Table, any_, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
@@ -48,10 +48,18 @@ def insert_new(
         return []
     result: Result[Any]
     if on_postgresql(session):
-        keys = tuple(rows[0])
-        statement = _unnest_insert(model.__table__, keys, tuple(c.key for c in columns))
+        columns_of = {k: [row[k] for row in rows] for k in rows[0]}
+        # A column with one value for every row (the poll's time, the feed) is sent once:
+        # an array of a poll's hundreds of equal timestamps costs more to bind than its rows.
+        same = tuple(k for k, v in columns_of.items() if len(rows) > 1 and v.count(v[0]) == len(v))
+        varying = tuple(k for k in columns_of if k not in same) or same[:1]
+        once = tuple(k for k in same if k not in varying)
+        statement = _unnest_insert(model.__table__, varying, once, tuple(c.key for c in columns))
         connection = session.connection()  # a Core statement: no ORM bulk-insert handling
-        result = connection.execute(statement, {k: [row[k] for row in rows] for k in keys})
+        result = connection.execute(
+            statement,
+            {**{k: columns_of[k] for k in varying}, **{k: columns_of[k][0] for k in once}},
+        )
     else:
         statement = _insert(session, model).on_conflict_do_nothing().returning(*columns)
         result = session.execute(statement, list(rows))
@@ -74,12 +82,16 @@ def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, A
 
 
 @cache
-def _unnest_insert(table: Table, keys: tuple[str, ...], returning: tuple[str, ...]) -> Any:
+def _unnest_insert(
+    table: Table, keys: tuple[str, ...], once: tuple[str, ...], returning: tuple[str, ...]
+) -> Any:
+    """``keys`` as arrays, one value a row; ``once``: one value for all rows."""
     arrays = [bindparam(k, type_=postgresql.ARRAY(table.c[k].type, dimensions=1)) for k in keys]
     rows = func.unnest(*arrays).table_valued(*keys).render_derived()
+    scalars = [cast(bindparam(k, type_=table.c[k].type), table.c[k].type) for k in once]
     return (
         postgresql.insert(table)
-        .from_select(keys, select(*rows.c))
+        .from_select(keys + once, select(*rows.c, *scalars))
         .on_conflict_do_nothing()
         .returning(*(table.c[name] for name in returning))
     )
