@@ -69,16 +69,40 @@ def insert_new(
 def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows, skipping those that already exist, when nothing needs to come back.
 
-    On SQLite one Core ``executemany`` (the driver's loop, no RETURNING to fetch row
-    by row): the many small rows of an index such as a story's band keys.
+    On SQLite one ``executemany`` of the driver (no RETURNING to fetch row by row) on
+    tuples whose values went through their column types once: the many small rows of
+    an index such as a story's band keys, where SQLAlchemy's per-row parameter handling
+    cost more than the inserts, and a poll's one timestamp was converted for every row.
+    Every row names the same columns, those with a default included.
     """
     if not rows:
         return
     if on_postgresql(session):
         insert_new(session, model, rows, *model.__table__.primary_key.columns)
         return
-    statement = sqlite.insert(model.__table__).on_conflict_do_nothing()
-    session.connection().execute(statement, list(rows))
+    connection = session.connection()
+    sql, keys = _sqlite_insert(model.__table__, tuple(rows[0]), connection.dialect)
+    columns = []
+    for k in keys:
+        values = [row[k] for row in rows]
+        kind = model.__table__.c[k].type.dialect_impl(connection.dialect)
+        convert = kind.bind_processor(connection.dialect)
+        if convert is not None:
+            once = values.count(values[0]) == len(values)
+            values = [convert(values[0])] * len(values) if once else list(map(convert, values))
+        columns.append(values)
+    connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+@cache
+def _sqlite_insert(table: Table, keys: tuple[str, ...], dialect: Any) -> tuple[str, list[str]]:
+    """INSERT … ON CONFLICT DO NOTHING of ``keys`` with positional parameters, and their order."""
+    compiled = (
+        sqlite.insert(table)
+        .on_conflict_do_nothing()
+        .compile(dialect=dialect, column_keys=list(keys))
+    )
+    return str(compiled), list(compiled.positiontup or ())
 
 
 @cache
