@@ -154,7 +154,11 @@ def link_key(link: str | None, key: bytes | None = None) -> str | None:
     """Key of a link that can name a report: not a site's home page, scheme ignored."""
     if not link or not link.strip():
         return None
-    canonical = canonical_link(link)
+    return canonical_link_key(canonical_link(link), key)
+
+
+def canonical_link_key(canonical: str, key: bytes | None = None) -> str | None:
+    """:func:`link_key` of a link already made :func:`canonical_link` (not made twice)."""
     parts = urlsplit(canonical)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
@@ -258,9 +262,13 @@ def signature(hashes: frozenset[int], key: bytes | None = None) -> tuple[int, ..
     for byte in range(4):
         blocks[byte::16] = packed[byte::4]
     encryptor = Cipher(algorithms.AES(key or _UNKEYED_PERMUTATION), modes.ECB()).encryptor()
-    mins: dict[int, int] = {}
-    for value in sorted(memoryview(encryptor.update(bytes(blocks))).cast("Q")[::2], reverse=True):
-        mins[value % BINS] = (value // BINS) >> 26
+    permuted = memoryview(encryptor.update(bytes(blocks))).cast("Q")[::2].tolist()
+    permuted.sort(reverse=True)
+    # Each bin's smallest value: a dict keeps the last of equal keys (no loop in Python).
+    smallest = dict(zip(map(BINS.__rmod__, permuted), permuted, strict=True))
+    mins = {b: (value // BINS) >> 26 for b, value in smallest.items()}
+    if len(mins) == BINS:  # no empty bin, nothing borrowed: most texts of a few KB
+        return tuple(mins[position] & 0xFFFFFFFF for position in range(BINS))
     values = [0] * BINS
     for position in range(BINS):
         for distance in range(BINS):
@@ -275,12 +283,18 @@ def bands(values: Sequence[int]) -> tuple[int, ...]:
     """The signature's LSH band keys (signed 64-bit, for a BIGINT column)."""
     if not values:
         return ()
-    keys = []
-    for band in range(BANDS):
-        row = struct.pack(f"<B{ROWS}I", band, *values[band * ROWS : (band + 1) * ROWS])
-        digest = hashlib.blake2b(row, digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "little", signed=True))
-    return tuple(keys)
+    packed = struct.pack(f"<{len(values)}I", *values)
+    width = 4 * ROWS
+    return tuple(
+        int.from_bytes(
+            hashlib.blake2b(
+                bytes((band,)) + packed[band * width : (band + 1) * width], digest_size=8
+            ).digest(),
+            "little",
+            signed=True,
+        )
+        for band in range(BANDS)
+    )
 
 
 def pack_signature(values: Sequence[int]) -> bytes:

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Table, any_, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
@@ -48,10 +48,18 @@ def insert_new(
         return []
     result: Result[Any]
     if on_postgresql(session):
-        keys = tuple(rows[0])
-        statement = _unnest_insert(model.__table__, keys, tuple(c.key for c in columns))
+        columns_of = {k: [row[k] for row in rows] for k in rows[0]}
+        # A column with one value for every row (the poll's time, the feed) is sent once:
+        # an array of a poll's hundreds of equal timestamps costs more to bind than its rows.
+        same = tuple(k for k, v in columns_of.items() if len(rows) > 1 and v.count(v[0]) == len(v))
+        varying = tuple(k for k in columns_of if k not in same) or same[:1]
+        once = tuple(k for k in same if k not in varying)
+        statement = _unnest_insert(model.__table__, varying, once, tuple(c.key for c in columns))
         connection = session.connection()  # a Core statement: no ORM bulk-insert handling
-        result = connection.execute(statement, {k: [row[k] for row in rows] for k in keys})
+        result = connection.execute(
+            statement,
+            {**{k: columns_of[k] for k in varying}, **{k: columns_of[k][0] for k in once}},
+        )
     else:
         statement = _insert(session, model).on_conflict_do_nothing().returning(*columns)
         result = session.execute(statement, list(rows))
@@ -61,25 +69,53 @@ def insert_new(
 def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows, skipping those that already exist, when nothing needs to come back.
 
-    On SQLite one Core ``executemany`` (the driver's loop, no RETURNING to fetch row
-    by row): the many small rows of an index such as a story's band keys.
+    On SQLite one ``executemany`` of the driver (no RETURNING to fetch row by row) on
+    tuples whose values went through their column types once: the many small rows of
+    an index such as a story's band keys, where SQLAlchemy's per-row parameter handling
+    cost more than the inserts, and a poll's one timestamp was converted for every row.
+    Every row names the same columns, those with a default included.
     """
     if not rows:
         return
     if on_postgresql(session):
         insert_new(session, model, rows, *model.__table__.primary_key.columns)
         return
-    statement = sqlite.insert(model.__table__).on_conflict_do_nothing()
-    session.connection().execute(statement, list(rows))
+    connection = session.connection()
+    sql, keys = _sqlite_insert(model.__table__, tuple(rows[0]), connection.dialect)
+    columns = []
+    for k in keys:
+        values = [row[k] for row in rows]
+        kind = model.__table__.c[k].type.dialect_impl(connection.dialect)
+        convert = kind.bind_processor(connection.dialect)
+        if convert is not None:
+            once = values.count(values[0]) == len(values)
+            values = [convert(values[0])] * len(values) if once else list(map(convert, values))
+        columns.append(values)
+    connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
 
 @cache
-def _unnest_insert(table: Table, keys: tuple[str, ...], returning: tuple[str, ...]) -> Any:
+def _sqlite_insert(table: Table, keys: tuple[str, ...], dialect: Any) -> tuple[str, list[str]]:
+    """INSERT … ON CONFLICT DO NOTHING of ``keys`` with positional parameters, and their order."""
+    compiled = (
+        sqlite.insert(table)
+        .on_conflict_do_nothing()
+        .compile(dialect=dialect, column_keys=list(keys))
+    )
+    return str(compiled), list(compiled.positiontup or ())
+
+
+@cache
+def _unnest_insert(
+    table: Table, keys: tuple[str, ...], once: tuple[str, ...], returning: tuple[str, ...]
+) -> Any:
+    """``keys`` as arrays, one value a row; ``once``: one value for all rows."""
     arrays = [bindparam(k, type_=postgresql.ARRAY(table.c[k].type, dimensions=1)) for k in keys]
     rows = func.unnest(*arrays).table_valued(*keys).render_derived()
+    scalars = [cast(bindparam(k, type_=table.c[k].type), table.c[k].type) for k in once]
     return (
         postgresql.insert(table)
-        .from_select(keys, select(*rows.c))
+        .from_select(keys + once, select(*rows.c, *scalars))
         .on_conflict_do_nothing()
         .returning(*(table.c[name] for name in returning))
     )

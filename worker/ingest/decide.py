@@ -37,11 +37,10 @@ def keyed(parsed: ParsedFeed, key: bytes | None = None) -> list[Keyed]:
     by_identity: dict[str, Keyed] = {}
     for entry, link in zip(entries, canonical, strict=True):
         guid = entry.guid if entry.guid and entry.guid.strip() not in shared_guids else None
-        usable_link = entry.link if link and link not in shared_links else None
-        identity = dedup.entry_identity(guid, usable_link, entry.content_hash)
-        keys = dedup.EntryKeys(
-            dedup.identity_key(identity, key), dedup.link_key(usable_link, key), identity
-        )
+        usable = link if link and link not in shared_links else None
+        identity = dedup.entry_identity(guid, entry.link if usable else None, entry.content_hash)
+        link_key = dedup.canonical_link_key(usable, key) if usable else None
+        keys = dedup.EntryKeys(dedup.identity_key(identity, key), link_key, identity)
         if key is not None:  # the stored content hash is a look-up key of the text too
             entry = replace(entry, content_hash=dedup.lookup_hash(entry.content_hash, key))
         by_identity.setdefault(keys.identity_key, (entry, keys))
