@@ -200,10 +200,11 @@ class Matcher:
         self._active_cache: dict[tuple[str | None, str | None], list[bool] | None] = {}
         """(language, feed) → which lists apply; a few combinations recur all the time."""
         self._fields = frozenset().union(*(wl.fields for wl in lists))
-        self._scan_payloads = tuple(_scan_payload(terms, found) for found in payloads)
-        """Per pattern: the terms it ends (term id, words in it after the first), the
-        terms with words after it (see `_Following`), and its surname groups (terms and
-        surnames are collected apart, so their order is kept)."""
+        rests: dict[TermWord, _Rests] = {}
+        self._scan_payloads = tuple(_scan_payload(terms, found, rests) for found in payloads)
+        """Per pattern: the terms it ends (term id, words in it after the first, what may
+        follow it in its token), the terms with words after it (see `_Following`), and its
+        surname groups (terms and surnames are collected apart, so their order is kept)."""
 
     def unscoped(self) -> Matcher:
         """The same automaton with every list applying to any text: no feed or language
@@ -302,7 +303,13 @@ class Matcher:
             token += key_text.count(b" ", position, start)
             position = start
             heads, following, groups = payloads[pattern]
-            for term, more in heads:
+            rest: bytes | None = None
+            for term, more, rests in heads:
+                if rests is not None:
+                    if rest is None:
+                        rest = key_text[end : key_text.index(b" ", end)]
+                    if rest not in rests:
+                        continue
                 if more and not _joined(text, token, more):
                     continue
                 spans = found_terms.get(term)
@@ -311,9 +318,9 @@ class Matcher:
                 else:
                     spans.append((token, token + more))
             if following is not None:
-                # The space that ends the hit's token: the pattern's last byte if closed.
-                ends = following.terms(key_text, key_text.index(b" ", end - 1))
-                for term, more in ends:
+                if rest is None:
+                    rest = key_text[end : key_text.index(b" ", end)]
+                for term, more in following.terms(key_text, end + len(rest), rest):
                     if _joined(text, token, more):
                         spans = found_terms.get(term)
                         if spans is None:
@@ -321,7 +328,9 @@ class Matcher:
                         else:
                             spans.append((token, token + more))
             if groups:
-                ending = key_text[end : key_text.index(b" ", end)].decode()
+                if rest is None:
+                    rest = key_text[end : key_text.index(b" ", end)]
+                ending = rest.decode()
                 if ending.endswith("s") and has_cyrillic(text.token(token)):
                     continue  # -'s is an English possessive; Хаммондс is another name
                 for group in groups:
@@ -465,6 +474,10 @@ class Matcher:
         ]
 
 
+_Rests = frozenset[bytes] | None
+"""What may follow a word's key in its token (UTF-8); None: anything."""
+
+
 class _Following:
     """The terms of one pattern that go on past its token: a trie over their next words.
 
@@ -473,9 +486,11 @@ class _Following:
     by its possible stems, instead of every term checking every word.
     """
 
-    __slots__ = ("ends", "prefixes", "reach", "words")
+    __slots__ = ("ends", "heads", "prefixes", "reach", "words")
 
     def __init__(self) -> None:
+        self.heads: list[tuple[_Rests, _Following]] = []
+        """At the root: what may follow the pattern in its own token, and the trie after."""
         self.ends: list[tuple[int, int]] = []
         """(term id, tokens after the hit's) of the terms whose last word leads here."""
         self.words: dict[bytes, list[tuple[frozenset[bytes], _Following]]] = {}
@@ -485,8 +500,11 @@ class _Following:
         self.reach = 0
         """Longest rest (UTF-8 bytes) that a word in `words` may take."""
 
-    def add(self, tail: tuple[TermWord, ...], term: int, more: int) -> None:
-        node = self
+    def add(self, head: _Rests, tail: tuple[TermWord, ...], term: int, more: int) -> None:
+        node = next((child for rests, child in self.heads if rests == head), None)
+        if node is None:
+            node = _Following()
+            self.heads.append((head, node))
         for word in tail:
             node = node.child(word)
         node.ends.append((term, more))
@@ -500,6 +518,7 @@ class _Following:
                 self.prefixes.append((key, found))
             return found
         rests = _rests(word)
+        assert rests is not None
         entries = self.words.setdefault(key, [])
         found = next((node for other, node in entries if other == rests), None)
         if found is None:
@@ -508,11 +527,16 @@ class _Following:
             self.reach = max(self.reach, *map(len, rests))
         return found
 
-    def terms(self, key_text: bytes, space: int) -> list[tuple[int, int]]:
-        """(term id, tokens after the hit's) of the terms whose words follow the hit;
-        `space` is the space that ends the hit's token."""
+    def terms(self, key_text: bytes, space: int, rest: bytes) -> list[tuple[int, int]]:
+        """(term id, tokens after the hit's) of the terms whose words follow the hit.
+
+        `space` is the space that ends the hit's token, `rest` what follows the
+        pattern in that token.
+        """
         found: list[tuple[int, int]] = []
-        self._follow(key_text, space, found)
+        for head, node in self.heads:
+            if head is None or rest in head:
+                node._follow(key_text, space, found)
         return found
 
     def _follow(self, key_text: bytes, space: int, found: list[tuple[int, int]]) -> None:
@@ -537,29 +561,44 @@ class _Following:
                 node._follow(key_text, end, found)
 
 
-_ScanPayload = tuple[tuple[tuple[int, int], ...], _Following | None, tuple[SurnameGroup, ...]]
+_ScanPayload = tuple[
+    tuple[tuple[int, int, _Rests], ...], _Following | None, tuple[SurnameGroup, ...]
+]
 
 
-def _scan_payload(terms: tuple[Term, ...], found: tuple[SurnameGroup | int, ...]) -> _ScanPayload:
-    heads: list[tuple[int, int]] = []
+def _scan_payload(
+    terms: tuple[Term, ...], found: tuple[SurnameGroup | int, ...], rests: dict[TermWord, _Rests]
+) -> _ScanPayload:
+    """A pattern's payload split for `Matcher._scan`; `rests` shares the byte rests of
+    equal words between patterns."""
+    heads: list[tuple[int, int, _Rests]] = []
     following: _Following | None = None
     for payload in found:
         if not isinstance(payload, int):
             continue
         term = terms[payload]
+        head = None if term.open_head is None else _shared_rests(term.open_head, rests)
         tail = term.tail
         if not tail:
-            heads.append((payload, term.head - 1))
+            heads.append((payload, term.head - 1, head))
             continue
         if following is None:
             following = _Following()
-        following.add(tail, payload, term.head - 1 + len(tail))
+        following.add(head, tail, payload, term.head - 1 + len(tail))
     groups = tuple(payload for payload in found if not isinstance(payload, int))
     return tuple(heads), following, groups
 
 
-def _rests(word: TermWord) -> frozenset[bytes]:
-    """What may follow the key of `word` (exact or with endings) in its token, UTF-8."""
+def _shared_rests(word: TermWord, shared: dict[TermWord, _Rests]) -> _Rests:
+    if word not in shared:
+        shared[word] = _rests(word)
+    return shared[word]
+
+
+def _rests(word: TermWord) -> _Rests:
+    """What may follow `word`'s key in a token; None if anything may."""
+    if word.mode is Mode.PREFIX:
+        return None
     if word.mode is Mode.EXACT:
         return frozenset({b""})
     return frozenset(rest.encode() for rest in word.rests)
@@ -647,8 +686,7 @@ def _compile(watchlists: Sequence[WatchlistSpec]) -> Matcher:
         term = parse_term(text)
         if term not in term_ids:
             term_ids[term] = len(term_ids)
-            for pattern in term.patterns:
-                patterns.setdefault(pattern, []).append(term_ids[term])
+            patterns.setdefault(term.pattern, []).append(term_ids[term])
         return term_ids[term]
 
     def add_form(form: NameForm) -> None:

@@ -63,25 +63,23 @@ class Term:
 
     @property
     def head(self) -> int:
-        """How many words the automaton patterns hold: up to the first non-exact one."""
+        """How many words the automaton pattern holds: up to the first non-exact one."""
         for index, word in enumerate(self.words):
             if word.mode is not Mode.EXACT:
                 return index + 1
         return len(self.words)
 
     @property
-    def patterns(self) -> tuple[str, ...]:
-        """What the automaton searches: the head words, one pattern per ending of the
-        last (each closed by the space after its token, so that no hit needs its ending
-        checked), or open after a prefix."""
+    def pattern(self) -> str:
         head = self.words[: self.head]
-        start = " " + "".join(word.key + " " for word in head[:-1])
-        last = head[-1]
-        if last.mode is Mode.PREFIX:
-            return (start + last.key,)
-        if last.mode is Mode.EXACT:
-            return (start + last.key + " ",)
-        return tuple(start + last.key + rest + " " for rest in sorted(last.rests))
+        closed = head[-1].mode is Mode.EXACT
+        return " " + " ".join(word.key for word in head) + (" " if closed else "")
+
+    @property
+    def open_head(self) -> TermWord | None:
+        """The last word of the pattern, when the rest of its token must be checked."""
+        last = self.words[self.head - 1]
+        return None if last.mode is Mode.EXACT else last
 
     @property
     def tail(self) -> tuple[TermWord, ...]:
