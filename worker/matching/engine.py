@@ -356,11 +356,14 @@ class Matcher:
     ) -> None:
         """Lists whose near rule fires: its terms stand close enough in one field.
 
-        Each distinct rule is tried once per field, for all the lists that have it.
+        Each distinct rule is tried once per field, for all the lists that have it; only
+        the field's terms that start a rule are looked at (the order of candidates does not
+        matter: hits are sorted by list).
         """
+        near_rules = self._near_rules
         for scan in scans:
-            for term in scan.terms:
-                for rule, users in self._near_rules.get(term, ()):
+            for term in near_rules.keys() & scan.terms.keys():
+                for rule, users in near_rules[term]:
                     if rule.second in scan.terms and scan.near_spans(rule):
                         for index in users:
                             if (
