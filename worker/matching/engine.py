@@ -385,6 +385,8 @@ class Matcher:
         for mention in mentions:
             scan.named.update(range(mention.first, mention.last + 1))
         for group, anchor in scan.surnames:
+            if anchor in scan.named:
+                continue  # part of an identifying mention: never a bare surname
             for form in group.alone:
                 bare = surname_mention(form, scan.text, anchor)
                 if bare is not None and self._bare_counts(scan, bare):
@@ -395,10 +397,9 @@ class Matcher:
                 candidates.setdefault(index, _Candidates()).mentions.append(mention)
 
     def _bare_counts(self, scan: _FieldScan, mention: Mention) -> bool:
-        """Whether a bare surname stands alone, not as part of someone else's name."""
-        return mention.anchor not in scan.named and not names_someone_else(
-            scan.text, mention.first, self._given_cores
-        )
+        """Whether a bare surname stands alone, not as part of someone else's name (the
+        callers skip those inside identifying mentions, `scan.named`, before building it)."""
+        return not names_someone_else(scan.text, mention.first, self._given_cores)
 
     def _list_hits(self, index: int, found: _Candidates, scans: list[_FieldScan]) -> list[Hit]:
         wl = self._lists[index]
@@ -444,6 +445,8 @@ class Matcher:
         if identified:
             for scan in scans:
                 for group, anchor in scan.surnames:
+                    if anchor in scan.named:
+                        continue  # part of an identifying mention: never a bare surname
                     for form in group.forms:
                         if (
                             form.list_index != list_index
