@@ -207,18 +207,11 @@ class Matcher:
         self._active_cache: dict[tuple[str | None, str | None], list[bool] | None] = {}
         """(language, feed) → which lists apply; a few combinations recur all the time."""
         self._fields = frozenset().union(*(wl.fields for wl in lists))
-        self._scan_payloads = tuple(
-            (
-                *_index_terms([terms_entry(terms, p) for p in found if isinstance(p, int)]),
-                tuple(payload for payload in found if not isinstance(payload, int)),
-            )
-            for found in payloads
-        )
-        """Per pattern: its terms as (term id, words in the pattern after the first, the
-        pattern's last word if the rest of its token is to be checked, the words after
-        the pattern) — those to check always, then those indexed by the stem of the word
-        after the pattern, and how long an ending that word may take — and its surname
-        groups (terms and surnames are collected apart, so their order is kept)."""
+        rests: dict[TermWord, _Rests] = {}
+        self._scan_payloads = tuple(_scan_payload(terms, found, rests) for found in payloads)
+        """Per pattern: the terms it ends (term id, words in it after the first, what may
+        follow it in its token), the terms with words after it (see `_Following`), and its
+        surname groups (terms and surnames are collected apart, so their order is kept)."""
 
     def unscoped(self) -> Matcher:
         """The same automaton with every list applying to any text: no feed or language
@@ -311,38 +304,44 @@ class Matcher:
             found.sort(key=itemgetter(1))
         token = 0
         position = 0
+        payloads = self._scan_payloads
+        found_terms = scan.terms
         for pattern, start, end in found:
             token += key_text.count(b" ", position, start)
             position = start
-            terms, tailed, reach, groups = self._scan_payloads[pattern]
-            rest: str | None = None
-            if tailed:
-                terms = terms + _tailed_terms(key_text, end, tailed, reach)
-            for term, more, open_head, tail in terms:
-                if open_head is not None:
+            heads, following, groups = payloads[pattern]
+            rest: bytes | None = None
+            for term, more, rests in heads:
+                if rests is not None:
                     if rest is None:
-                        rest = key_text[end : key_text.index(b" ", end)].decode()
-                    if not open_head.accepts_rest(rest):
+                        rest = key_text[end : key_text.index(b" ", end)]
+                    if rest not in rests:
                         continue
-                if tail:
-                    if not _tail_follows(key_text, end, tail):
-                        continue
-                    more += len(tail)
-                if not more or all(
-                    text.gap(gap) in NAME_GAPS for gap in range(token, token + more)
-                ):
-                    spans = scan.terms.get(term)
-                    if spans is None:
-                        scan.terms[term] = [(token, token + more)]
-                    else:
-                        spans.append((token, token + more))
+                if more and not _joined(text, token, more):
+                    continue
+                spans = found_terms.get(term)
+                if spans is None:
+                    found_terms[term] = [(token, token + more)]
+                else:
+                    spans.append((token, token + more))
+            if following is not None:
+                if rest is None:
+                    rest = key_text[end : key_text.index(b" ", end)]
+                for term, more in following.terms(key_text, end + len(rest), rest):
+                    if _joined(text, token, more):
+                        spans = found_terms.get(term)
+                        if spans is None:
+                            found_terms[term] = [(token, token + more)]
+                        else:
+                            spans.append((token, token + more))
             if groups:
                 if rest is None:
-                    rest = key_text[end : key_text.index(b" ", end)].decode()
-                if rest.endswith("s") and has_cyrillic(text.token(token)):
+                    rest = key_text[end : key_text.index(b" ", end)]
+                ending = rest.decode()
+                if ending.endswith("s") and has_cyrillic(text.token(token)):
                     continue  # -'s is an English possessive; Хаммондс is another name
                 for group in groups:
-                    if rest in group.endings:
+                    if ending in group.endings:
                         scan.surnames.append((group, token))
         if not scan.terms and not scan.surnames:
             return None
@@ -364,11 +363,14 @@ class Matcher:
     ) -> None:
         """Lists whose near rule fires: its terms stand close enough in one field.
 
-        Each distinct rule is tried once per field, for all the lists that have it.
+        Each distinct rule is tried once per field, for all the lists that have it; only
+        the field's terms that start a rule are looked at (the order of candidates does not
+        matter: hits are sorted by list).
         """
+        near_rules = self._near_rules
         for scan in scans:
-            for term in scan.terms:
-                for rule, users in self._near_rules.get(term, ()):
+            for term in near_rules.keys() & scan.terms.keys():
+                for rule, users in near_rules[term]:
                     if rule.second in scan.terms and scan.near_spans(rule):
                         for index in users:
                             if (
@@ -390,6 +392,8 @@ class Matcher:
         for mention in mentions:
             scan.named.update(range(mention.first, mention.last + 1))
         for group, anchor in scan.surnames:
+            if anchor in scan.named:
+                continue  # part of an identifying mention: never a bare surname
             for form in group.alone:
                 bare = surname_mention(form, scan.text, anchor)
                 if bare is not None and self._bare_counts(scan, bare):
@@ -400,10 +404,9 @@ class Matcher:
                 candidates.setdefault(index, _Candidates()).mentions.append(mention)
 
     def _bare_counts(self, scan: _FieldScan, mention: Mention) -> bool:
-        """Whether a bare surname stands alone, not as part of someone else's name."""
-        return mention.anchor not in scan.named and not names_someone_else(
-            scan.text, mention.first, self._given_cores
-        )
+        """Whether a bare surname stands alone, not as part of someone else's name (the
+        callers skip those inside identifying mentions, `scan.named`, before building it)."""
+        return not names_someone_else(scan.text, mention.first, self._given_cores)
 
     def _list_hits(self, index: int, found: _Candidates, scans: list[_FieldScan]) -> list[Hit]:
         wl = self._lists[index]
@@ -449,6 +452,8 @@ class Matcher:
         if identified:
             for scan in scans:
                 for group, anchor in scan.surnames:
+                    if anchor in scan.named:
+                        continue  # part of an identifying mention: never a bare surname
                     for form in group.forms:
                         if (
                             form.list_index != list_index
@@ -482,65 +487,139 @@ class Matcher:
         ]
 
 
-_TermEntry = tuple[int, int, TermWord | None, tuple[TermWord, ...]]
-_MAX_REST_SCAN: Final = 8
+_Rests = frozenset[bytes] | None
+"""What may follow a word's key in its token (UTF-8); None: anything."""
 
 
-def terms_entry(terms: tuple[Term, ...], term_id: int) -> _TermEntry:
-    term = terms[term_id]
-    return (term_id, term.head - 1, term.open_head, term.tail)
+class _Following:
+    """The terms of one pattern that go on past its token: a trie over their next words.
 
-
-def _index_terms(
-    entries: list[_TermEntry],
-) -> tuple[tuple[_TermEntry, ...], dict[str, tuple[_TermEntry, ...]], int]:
-    """Terms of one pattern: those always checked, and those with words after the
-    pattern, by the key (stem) of the first of those words.
-
-    Many terms share a first word ("torture in Osh", "torture in Bishkek"…); looking
-    the next token up by stem checks only the terms it can start.
+    Many terms share their first words ("arbitrary detention in Osh", "arbitrary
+    detention case 5"…): each token after a hit is looked up once per trie level
+    by its possible stems, instead of every term checking every word.
     """
-    always: list[_TermEntry] = []
-    by_next: dict[str, list[_TermEntry]] = {}
-    reach = 0
-    for entry in entries:
-        tail = entry[3]
-        if not tail or tail[0].mode is Mode.PREFIX:
-            always.append(entry)
+
+    __slots__ = ("ends", "heads", "prefixes", "reach", "words")
+
+    def __init__(self) -> None:
+        self.heads: list[tuple[_Rests, _Following]] = []
+        """At the root: what may follow the pattern in its own token, and the trie after."""
+        self.ends: list[tuple[int, int]] = []
+        """(term id, tokens after the hit's) of the terms whose last word leads here."""
+        self.words: dict[bytes, list[tuple[frozenset[bytes], _Following]]] = {}
+        """Key of the next word → (what may follow it in its token, node after it)."""
+        self.prefixes: list[tuple[bytes, _Following]] = []
+        """Next words that are prefixes (пытк*), with the node after each."""
+        self.reach = 0
+        """Longest rest (UTF-8 bytes) that a word in `words` may take."""
+
+    def add(self, head: _Rests, tail: tuple[TermWord, ...], term: int, more: int) -> None:
+        node = next((child for rests, child in self.heads if rests == head), None)
+        if node is None:
+            node = _Following()
+            self.heads.append((head, node))
+        for word in tail:
+            node = node.child(word)
+        node.ends.append((term, more))
+
+    def child(self, word: TermWord) -> _Following:
+        key = word.key.encode()
+        if word.mode is Mode.PREFIX:
+            found = next((node for prefix, node in self.prefixes if prefix == key), None)
+            if found is None:
+                found = _Following()
+                self.prefixes.append((key, found))
+            return found
+        rests = _rests(word)
+        assert rests is not None
+        entries = self.words.setdefault(key, [])
+        found = next((node for other, node in entries if other == rests), None)
+        if found is None:
+            found = _Following()
+            entries.append((rests, found))
+            self.reach = max(self.reach, *map(len, rests))
+        return found
+
+    def terms(self, key_text: bytes, space: int, rest: bytes) -> list[tuple[int, int]]:
+        """(term id, tokens after the hit's) of the terms whose words follow the hit.
+
+        `space` is the space that ends the hit's token, `rest` what follows the
+        pattern in that token.
+        """
+        found: list[tuple[int, int]] = []
+        for head, node in self.heads:
+            if head is None or rest in head:
+                node._follow(key_text, space, found)
+        return found
+
+    def _follow(self, key_text: bytes, space: int, found: list[tuple[int, int]]) -> None:
+        found.extend(self.ends)
+        if not self.words and not self.prefixes:
+            return
+        end = key_text.find(b" ", space + 1)
+        if end < 0:
+            return
+        token = key_text[space + 1 : end]
+        size = len(token)
+        words = self.words
+        for length in range(size, max(size - self.reach, 1) - 1, -1):
+            entries = words.get(token[:length])
+            if entries is not None:
+                rest = token[length:]
+                for rests, node in entries:
+                    if rest in rests:
+                        node._follow(key_text, end, found)
+        for prefix, node in self.prefixes:
+            if token.startswith(prefix):
+                node._follow(key_text, end, found)
+
+
+_ScanPayload = tuple[
+    tuple[tuple[int, int, _Rests], ...], _Following | None, tuple[SurnameGroup, ...]
+]
+
+
+def _scan_payload(
+    terms: tuple[Term, ...], found: tuple[SurnameGroup | int, ...], rests: dict[TermWord, _Rests]
+) -> _ScanPayload:
+    """A pattern's payload split for `Matcher._scan`; `rests` shares the byte rests of
+    equal words between patterns."""
+    heads: list[tuple[int, int, _Rests]] = []
+    following: _Following | None = None
+    for payload in found:
+        if not isinstance(payload, int):
             continue
-        by_next.setdefault(tail[0].key, []).append(entry)
-        reach = max(reach, *map(len, tail[0].rests), 0)
-    if reach > _MAX_REST_SCAN:
-        return tuple(entries), {}, 0
-    return tuple(always), {key: tuple(found) for key, found in by_next.items()}, reach
+        term = terms[payload]
+        head = None if term.open_head is None else _shared_rests(term.open_head, rests)
+        tail = term.tail
+        if not tail:
+            heads.append((payload, term.head - 1, head))
+            continue
+        if following is None:
+            following = _Following()
+        following.add(head, tail, payload, term.head - 1 + len(tail))
+    groups = tuple(payload for payload in found if not isinstance(payload, int))
+    return tuple(heads), following, groups
 
 
-def _tailed_terms(
-    key_text: bytes, end: int, tailed: dict[str, tuple[_TermEntry, ...]], reach: int
-) -> tuple[_TermEntry, ...]:
-    """The terms whose next word may be the token after the one that holds key_text[end-1]."""
-    position = key_text.index(b" ", end)
-    following = key_text.find(b" ", position + 1)
-    if following < 0:
-        return ()
-    nxt = key_text[position + 1 : following].decode()
-    found: tuple[_TermEntry, ...] = ()
-    for length in range(len(nxt), max(len(nxt) - reach, 1) - 1, -1):
-        entries = tailed.get(nxt[:length])
-        if entries:
-            found += entries
-    return found
+def _shared_rests(word: TermWord, shared: dict[TermWord, _Rests]) -> _Rests:
+    if word not in shared:
+        shared[word] = _rests(word)
+    return shared[word]
 
 
-def _tail_follows(key_text: bytes, end: int, tail: tuple[TermWord, ...]) -> bool:
-    """Whether the tokens after the one that holds key_text[end - 1] are the words of `tail`."""
-    position = key_text.index(b" ", end)
-    for word in tail:
-        following = key_text.find(b" ", position + 1)
-        if following < 0 or not word.accepts(key_text[position + 1 : following].decode()):
-            return False
-        position = following
-    return True
+def _rests(word: TermWord) -> _Rests:
+    """What may follow `word`'s key in a token; None if anything may."""
+    if word.mode is Mode.PREFIX:
+        return None
+    if word.mode is Mode.EXACT:
+        return frozenset({b""})
+    return frozenset(rest.encode() for rest in word.rests)
+
+
+def _joined(text: FoldedText, token: int, more: int) -> bool:
+    """Whether tokens token..token+more are joined as a term's words are (space, hyphen)."""
+    return all(text.gap(gap) in NAME_GAPS for gap in range(token, token + more))
 
 
 def _excluded(person: CompiledPerson, mention: Mention) -> bool:

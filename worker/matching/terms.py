@@ -41,19 +41,6 @@ class TermWord:
     rests: frozenset[str] = frozenset()
     """For ENDINGS: what may follow the stem (folded)."""
 
-    def accepts(self, token_key: str) -> bool:
-        if self.mode is Mode.EXACT:
-            return token_key == self.key
-        if not token_key.startswith(self.key):
-            return False
-        return self.mode is Mode.PREFIX or token_key[len(self.key) :] in self.rests
-
-    def accepts_rest(self, rest: str) -> bool:
-        """Whether a token made of this word's key plus `rest` is this word."""
-        if self.mode is Mode.EXACT:
-            return not rest
-        return self.mode is Mode.PREFIX or rest in self.rests
-
 
 @dataclass(frozen=True, slots=True)
 class Term:
