@@ -56,12 +56,20 @@ class FeedHealth:
     last_poll: str
     next_poll: str
     entries: str
-    note: str
-    """The last error in full (or where the feed moved), else "-"."""
-    push: str
-    """"active until …" while the feed's WebSub hub pushes it, else ""."""
     shown: ShownHealth
-    """The same facts as values, for the desk to word in the reader's language."""
+    """The state's facts as values, for the desk to word in the reader's language."""
+
+    @property
+    def note(self) -> str:
+        """The last error in full (or where the feed moved), else "-"."""
+        if self.shown.last_error:
+            return self.shown.last_error
+        return f"moved permanently to {self.shown.moved_to}" if self.shown.moved_to else "-"
+
+    @property
+    def push(self) -> str:
+        """ "active until …" while the feed's WebSub hub pushes it, else ""."""
+        return f"active until {self.shown.push_until}" if self.shown.push_until else ""
 
     def cells(self) -> tuple[str, ...]:
         status = f"{self.status}, push: {self.push}" if self.push else self.status
@@ -80,10 +88,6 @@ def feed_health(
         policy = policies.get(feed.id, PollPolicy())
         health = assess(state, now, policy.stale_after)
         status = describe(health, state) if feed.active else "disabled"
-        note = feed.last_error or (
-            f"moved permanently to {feed.redirected_url}" if feed.redirected_url else "-"
-        )
-        push = f"active until {_time(push_until[feed.id])}" if feed.id in push_until else ""
         rows.append(
             FeedHealth(
                 feed.id,
@@ -91,8 +95,6 @@ def feed_health(
                 _time(feed.last_polled_at),
                 _time(feed.next_poll_at) if feed.active else "-",
                 str(feed.entry_count),
-                note,
-                push,
                 ShownHealth(
                     health.status if feed.active else "disabled",
                     _time(health.since),
