@@ -51,7 +51,7 @@ def insert_new(
         columns_of = {k: [row[k] for row in rows] for k in rows[0]}
         # A column with one value for every row (the poll's time, the feed) is sent once:
         # an array of a poll's hundreds of equal timestamps costs more to bind than its rows.
-        same = tuple(k for k, v in columns_of.items() if len(rows) > 1 and v.count(v[0]) == len(v))
+        same = tuple(k for k, v in columns_of.items() if len(rows) > 1 and _one_value(v))
         varying = tuple(k for k in columns_of if k not in same) or same[:1]
         once = tuple(k for k in same if k not in varying)
         statement = _unnest_insert(model.__table__, varying, once, tuple(c.key for c in columns))
@@ -88,10 +88,15 @@ def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, A
         kind = model.__table__.c[k].type.dialect_impl(connection.dialect)
         convert = kind.bind_processor(connection.dialect)
         if convert is not None:
-            once = values.count(values[0]) == len(values)
+            once = _one_value(values)
             values = [convert(values[0])] * len(values) if once else list(map(convert, values))
         columns.append(values)
     connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+def _one_value(column: list[Any]) -> bool:
+    """Whether every row has the same value in this column (bound or converted once)."""
+    return column.count(column[0]) == len(column)
 
 
 @cache
